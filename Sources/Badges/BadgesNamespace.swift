@@ -1,0 +1,4 @@
+/// Namespace of the `Badges` module. See `../shared/specs/` for the card and protocol notes it implements.
+public enum BadgesModule {
+    public static let name = "Badges"
+}
