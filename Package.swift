@@ -29,7 +29,7 @@ let package = Package(
 
         // MARK: Hardware-independent core
         .target(name: "ISO7816", path: "Sources/ISO7816"),
-        .target(name: "INS", path: "Sources/INS"),
+        .target(name: "INS", dependencies: ["CarteCrypto"], path: "Sources/INS"),
         .target(name: "CarteCrypto", dependencies: ["COpenSSL"], path: "Sources/CarteCrypto"),
         .target(name: "Vitale", dependencies: ["ISO7816", "INS"], path: "Sources/Vitale"),
         .target(name: "CPS", dependencies: ["ISO7816", "CarteCrypto"], path: "Sources/CPS"),
