@@ -122,6 +122,18 @@ import Testing
         #expect(pki.rootCRL.issuer == pki.root.subject)
     }
 
+    @Test func mutatedCRLNeverCrashes() {
+        var rng = SplitMix64(state: 11)
+        let base = pki.intermediateCRL.der
+        for _ in 0..<1000 {
+            var d = base
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                d[Int.random(in: 0..<d.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            if let c = try? CertificateRevocationList(der: d) { _ = c.entries.first?.reason; _ = c.issuer.description }
+        }
+    }
+
     @Test func reasonNames() {
         #expect(RevocationReason(name: "keyCompromise") == .keyCompromise)
         #expect(RevocationReason(name: "nope") == nil)
@@ -213,7 +225,7 @@ import Testing
             CRLTemplate(thisUpdate: decisionTime - day, nextUpdate: decisionTime + 7 * day, crlNumber: 9),
             issuer: pki.intermediate, issuerKey: SharedKeys.a)
         let r = pki.validator(crls: [pki.rootCRL, forged]).validate(pki.good, at: decisionTime)
-        #expect(r.outcome == .signatureInvalid || r.outcome == .crlMissing, "\(r.outcome) \(r.detail)")
+        #expect(r.outcome == .signatureInvalid, "\(r.outcome) \(r.detail)")
     }
 
     @Test func loadsAnchorsAndCRLDirectoryFromFiles() throws {

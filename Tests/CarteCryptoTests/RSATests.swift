@@ -67,6 +67,31 @@ import Testing
         #expect(key.publicKey.modulus[0] & 0x80 != 0)
     }
 
+    @Test func publicKeyFromModulusAndExponent() throws {
+        let pub = SharedKeys.a.publicKey
+        let rebuilt = try RSAPublicKey(modulus: [0x00] + pub.modulus, exponent: pub.publicExponent)
+        #expect(rebuilt == pub)
+        #expect(try rebuilt.derSubjectPublicKeyInfo() == pub.derSubjectPublicKeyInfo())
+        #expect(throws: CryptoError.self) { try RSAPublicKey(modulus: [0x02], exponent: [0x03]) }
+        #expect(throws: CryptoError.self) { try RSAPublicKey(modulus: pub.modulus, exponent: []) }
+    }
+
+    @Test func mutatedKeyBytesNeverCrash() throws {
+        var rng = SplitMix64(state: 99)
+        let der = try SharedKeys.a.pkcs8DER()
+        let spki = try SharedKeys.a.publicKey.derSubjectPublicKeyInfo()
+        for _ in 0..<300 {
+            var d = der
+            var p = spki
+            for _ in 0..<3 {
+                d[Int.random(in: 0..<d.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                p[Int.random(in: 0..<p.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            _ = try? RSAPrivateKey(der: Array(d.prefix(Int.random(in: 0...d.count, using: &rng))))
+            _ = try? RSAPublicKey(der: p)
+        }
+    }
+
     @Test func malformedKeysAreErrors() {
         #expect(throws: CryptoError.self) { try RSAPrivateKey(pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") }
         #expect(throws: CryptoError.self) { try RSAPrivateKey(der: [0x30, 0x03, 0x02, 0x01, 0x00]) }
