@@ -22,8 +22,9 @@ public struct CertificateTemplate: Sendable {
     public var keyUsage: KeyUsage?
     /// extendedKeyUsage as dotted OIDs; empty leaves it out.
     public var extendedKeyUsage: [String] = []
-    /// basicConstraints (critical): nil leaves it out; `.some(nil)` is cA=TRUE without pathLen for CAs.
+    /// basicConstraints cA (the extension is critical).
     public var isCA: Bool = false
+    /// basicConstraints pathLenConstraint for a CA; nil leaves it out.
     public var pathLength: Int? = nil
     /// Adds basicConstraints (cA=FALSE) to end-entity certificates too.
     public var basicConstraints: Bool = true

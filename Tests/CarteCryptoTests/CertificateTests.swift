@@ -25,7 +25,7 @@ import Testing
         #expect(!c.isCA && c.pathLength == nil)
         #expect(c.subjectKeyIdentifier?.count == 20)
         #expect(c.authorityKeyIdentifier == pki.intermediate.subjectKeyIdentifier)
-        #expect(c.extensionValue(oid: OID.ansProductCategory) == [0x04, 0x01, 0x80])
+        #expect(c.extensionValue(oid: CertificateOID.ansProductCategory) == [0x04, 0x01, 0x80])
         #expect(c.extensionValue(oid: "1.2.3.4") == nil)
         #expect(c.sha256Fingerprint == Digest.sha256(pki.good.der))
         #expect(try c.publicKey() == SharedKeys.c.publicKey)
@@ -79,7 +79,7 @@ import Testing
                 d[Int.random(in: 0..<d.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
             }
             if Bool.random(using: &rng) { d = Array(d.prefix(Int.random(in: 0...d.count, using: &rng))) }
-            if let c = try? Certificate(der: d) { parsed += 1; _ = c.subject.description; _ = c.extensionValue(oid: OID.ansProductCategory) }
+            if let c = try? Certificate(der: d) { parsed += 1; _ = c.subject.description; _ = c.extensionValue(oid: CertificateOID.ansProductCategory) }
         }
         #expect(parsed < 1500)
         for _ in 0..<500 {

@@ -40,10 +40,10 @@ struct MiniPKI {
         let inter = intermediate
         func leaf(_ serial: [UInt8], from: Date, to: Date, usage: KeyUsage) throws -> Certificate {
             var lt = CertificateTemplate(subject: Self.leafSubject, serialNumber: serial, notBefore: from, notAfter: to, keyUsage: usage)
-            lt.extendedKeyUsage = [OID.clientAuth]
+            lt.extendedKeyUsage = [CertificateOID.clientAuth]
             lt.certificatePolicies = ["2.999.1.2.3"]
             lt.crlDistributionPoints = ["http://crl.example.invalid/int.crl"]
-            lt.customExtensions = [.init(oid: OID.ansProductCategory, value: [0x04, 0x01, 0x80])]
+            lt.customExtensions = [.init(oid: CertificateOID.ansProductCategory, value: [0x04, 0x01, 0x80])]
             return try CertificateBuilder.issue(lt, subjectKey: SharedKeys.c.publicKey, issuer: inter, issuerKey: SharedKeys.b)
         }
         good = try leaf([0x10, 0x01], from: t - 100 * day, to: t + 1000 * day, usage: [.digitalSignature, .keyEncipherment])
@@ -74,7 +74,7 @@ struct MiniPKI {
         var ol = CertificateTemplate(
             subject: Self.leafSubject, serialNumber: [0x10, 0x01], notBefore: t - 100 * day, notAfter: t + 1000 * day,
             keyUsage: [.digitalSignature])
-        ol.extendedKeyUsage = [OID.clientAuth]
+        ol.extendedKeyUsage = [CertificateOID.clientAuth]
         otherLeaf = try CertificateBuilder.issue(ol, subjectKey: SharedKeys.e.publicKey, issuer: otherRoot, issuerKey: SharedKeys.d)
     }
 

@@ -86,7 +86,7 @@ enum TestPKIGenerator {
             subject: try DistinguishedName(parsing: fixture.testPKI.root), serialNumber: serial("root"),
             notBefore: baseDate - 365 * day, notAfter: baseDate + 20 * 365 * day, keyUsage: [.keyCertSign, .cRLSign])
         rt.isCA = true
-        rt.certificatePolicies = [OID.anyPolicy]
+        rt.certificatePolicies = [CertificateOID.anyPolicy]
         let root = try CertificateBuilder.selfSigned(rt, key: rootKey)
 
         let intermediateKey = try RSAPrivateKey.generate(bits: 2048)
@@ -116,7 +116,7 @@ enum TestPKIGenerator {
                 to = baseDate - 30 * day
             }
             var usages: [(String, KeyUsage, [String], String)] = [
-                ("auth", [.digitalSignature, .keyEncipherment], [OID.clientAuth], TestPKI.Policy.authentication),
+                ("auth", [.digitalSignature, .keyEncipherment], [CertificateOID.clientAuth], TestPKI.Policy.authentication),
                 ("sign", [.nonRepudiation], [], TestPKI.Policy.signature),
             ]
             if p.hasContactless { usages.append(("tech", [.digitalSignature], [], TestPKI.Policy.technical)) }
@@ -127,7 +127,7 @@ enum TestPKIGenerator {
                 t.extendedKeyUsage = eku
                 t.certificatePolicies = [policy]
                 t.crlDistributionPoints = [crlURLBase + "ACI-FO-PP-SIMU.crl"]
-                t.customExtensions = [.init(oid: OID.ansProductCategory, value: testCardCategory)]
+                t.customExtensions = [.init(oid: CertificateOID.ansProductCategory, value: testCardCategory)]
                 let cert = try CertificateBuilder.issue(t, subjectKey: key.publicKey, issuer: intermediate, issuerKey: intermediateKey)
                 try writeAtomically(Array(try key.pkcs8PEM().utf8), to: "\(pd)/\(usage).key.pem")
                 try writeAtomically(cert.der, to: "\(pd)/\(usage).cer")
