@@ -206,6 +206,32 @@ import Testing
         #expect(r.outcome == .revoked(.affiliationChanged))
     }
 
+    @Test func staleRootCRLIsStale() throws {
+        let staleRoot = try CRLBuilder.issue(
+            CRLTemplate(thisUpdate: decisionTime - 40 * day, nextUpdate: decisionTime - day, crlNumber: 2),
+            issuer: pki.root, issuerKey: SharedKeys.a)
+        #expect(pki.validator(crls: [staleRoot, pki.intermediateCRL]).validate(pki.good, at: decisionTime).outcome == .crlStale)
+    }
+
+    @Test func revokedIntermediateRevokesTheChain() throws {
+        let arl = try CRLBuilder.issue(
+            CRLTemplate(
+                thisUpdate: decisionTime - day, nextUpdate: decisionTime + 30 * day,
+                entries: [.init(serialNumber: pki.intermediate.serialNumber, revocationDate: decisionTime - 2 * day, reason: .cACompromise)],
+                crlNumber: 3),
+            issuer: pki.root, issuerKey: SharedKeys.a)
+        let r = pki.validator(crls: [arl, pki.intermediateCRL]).validate(pki.good, at: decisionTime)
+        #expect(r.outcome == .revoked(.cACompromise))
+        #expect(r.failingCertificate == pki.intermediate)
+    }
+
+    @Test func crlNotYetIssuedIsMissing() throws {
+        let future = try CRLBuilder.issue(
+            CRLTemplate(thisUpdate: decisionTime + day, nextUpdate: decisionTime + 30 * day, crlNumber: 10),
+            issuer: pki.intermediate, issuerKey: SharedKeys.b)
+        #expect(pki.validator(crls: [pki.rootCRL, future]).validate(pki.good, at: decisionTime).outcome == .crlMissing)
+    }
+
     @Test func wrongUsage() {
         let v = pki.validator()
         #expect(v.validate(pki.signatureOnly, at: decisionTime, requiredKeyUsage: .digitalSignature).outcome == .wrongUsage)

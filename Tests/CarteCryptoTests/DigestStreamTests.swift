@@ -73,6 +73,26 @@ import Testing
         #expect(r.finalize() == Digest.sha256([UInt8](repeating: 0x61, count: 64) + Array("tail".utf8)))
     }
 
+    @Test func exportedStateIsTheStandardChainingValue() throws {
+        // The padded empty message is exactly one block, so the state after it is SHA-x("") (FIPS 180-4 §5.1.1).
+        let padding = [0x80] + [UInt8](repeating: 0, count: 63)
+        var s256 = SHAStream(.sha256)
+        s256.update(padding)
+        #expect(s256.intermediateState == h("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"))
+        #expect(s256.hashedBitCount == 512)
+        var s1 = SHAStream(.sha1)
+        s1.update(padding)
+        #expect(s1.intermediateState == h("da39a3ee5e6b4b0d3255bfef95601890afd80709"))
+        // Importing that standard value and continuing equals OpenSSL over the concatenation.
+        let more = Array("card finishes the hash".utf8)
+        var r256 = try SHAStream(.sha256, resumingState: h("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), bitCount: 512)
+        r256.update(more)
+        #expect(r256.finalize() == Digest.sha256(padding + more))
+        var r1 = try SHAStream(.sha1, resumingState: h("da39a3ee5e6b4b0d3255bfef95601890afd80709"), bitCount: 512)
+        r1.update(more)
+        #expect(r1.finalize() == Digest.sha1(padding + more))
+    }
+
     @Test func resumeRejectsBadStates() {
         #expect(throws: CryptoError.invalidInput("a sha256 state is 32 bytes, got 20")) {
             try SHAStream(.sha256, resumingState: [UInt8](repeating: 0, count: 20), bitCount: 512)
