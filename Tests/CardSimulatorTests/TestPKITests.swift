@@ -131,6 +131,24 @@ enum TestPKIFixtureDir {
         #expect((refreshed.intermediateCRL.nextUpdate ?? now) > now + 20 * 86_400)
     }
 
+    @Test func damagedOrForeignCacheIsRegenerated() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("carte-test-pki-damaged-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: pki.directory, toPath: base + "/v1")
+        try FileManager.default.removeItem(atPath: base + "/v1/personas/cps3-durand/auth.key.pem")
+        let regenerated = try TestPKI.load(directory: base)
+        #expect(regenerated.root != pki.root)
+        #expect(try regenerated.credentials(forPersona: "cps3-durand").authCert.serialNumber
+            == pki.credentials(forPersona: "cps3-durand").authCert.serialNumber)  // deterministic serials
+        // A manifest from another fixture/generator revision is not reused either.
+        let manifest = base + "/v1/manifest.json"
+        let text = try String(contentsOfFile: manifest, encoding: .utf8)
+        let digest = try #require(text.range(of: #"[0-9A-F]{64}"#, options: .regularExpression))
+        try text.replacingCharacters(in: digest, with: String(repeating: "0", count: 64)).write(toFile: manifest, atomically: true, encoding: .utf8)
+        #expect(try TestPKI.load(directory: base).root != regenerated.root)
+    }
+
     @Test func concurrentCreationYieldsOneHierarchy() async throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("carte-test-pki-race-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }

@@ -16,7 +16,7 @@ import Foundation
 /// `$CARTE_TEST_PKI_DIR`, else `$XDG_CACHE_HOME/carte/test-pki`, else `~/.cache/carte/test-pki`; the files live
 /// in its `v1/` subdirectory. Creation is serialised across processes with `flock` on `<dir>/.lock` and published
 /// with an atomic rename, so concurrent test processes share one cache. The whole hierarchy is regenerated when
-/// the cache is missing or unreadable, when the personas fixture changed, or when a certificate that should be
+/// the cache is missing or unreadable, when the personas fixture or the generator revision changed, or when a certificate that should be
 /// valid expires within 30 days; the CRLs alone are re-issued when their nextUpdate is less than 7 days away.
 ///
 /// Persona rules: `certificates.status == "revoked"` → every certificate of the persona is on the intermediate's
@@ -66,6 +66,9 @@ public final class TestPKI: Sendable {
 
     /// The cache format version (subdirectory name).
     public static let cacheVersion = "v1"
+    /// Revision of what the generator puts in the certificates: bump it whenever `TestPKIGenerator` changes
+    /// (subjects, extensions, validity rules) so every existing cache is regenerated.
+    static let generatorRevision = 1
 
     /// The `v1/` directory holding the files.
     public let directory: String
@@ -145,7 +148,7 @@ public final class TestPKI: Sendable {
     ///   fails, `.fixture` when personas.json is unusable.
     public static func load(directory base: String) throws(TestPKIError) -> TestPKI {
         let (fixture, fixtureData) = try TestPKIFixture.bundled()
-        let fixtureDigest = Digest.sha256([UInt8](fixtureData)).cryptoHex
+        let fixtureDigest = Digest.sha256([UInt8](fixtureData) + Array("/generator-\(generatorRevision)".utf8)).cryptoHex
         let fm = FileManager.default
         do {
             try fm.createDirectory(atPath: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -186,7 +189,7 @@ public final class TestPKI: Sendable {
     init(reading dir: String, fixture: TestPKIFixture, fixtureDigest: String) throws(TestPKIError) {
         let manifest = try ManifestFile.read(dir)
         guard manifest.fixtureDigest == fixtureDigest else {
-            throw .cache(path: dir, reason: "made from another personas fixture")
+            throw .cache(path: dir, reason: "made from another personas fixture or generator revision")
         }
         directory = dir
         baseDate = Date(timeIntervalSince1970: manifest.baseDate)
