@@ -102,13 +102,15 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
     public static func certificates(pem: String) throws(CryptoError) -> [Certificate] {
         var out: [Certificate] = []
         var failure: CryptoError? = nil
-        BIOBuffer.read(Array(pem.utf8)) { bio in
-            while let x = PEM_read_bio_X509(bio, nil, nil, nil) {
+        let done: Bool? = BIOBuffer.read(Array(pem.utf8)) { bio in
+            while let x = PEM_read_bio_X509(bio, nil, noPassphrase, nil) {
                 defer { X509_free(x) }
-                do throws(CryptoError) { out.append(try Certificate(x509: x)) } catch { failure = error; return }
+                do throws(CryptoError) { out.append(try Certificate(x509: x)) } catch { failure = error; return false }
             }
             ERR_clear_error()
+            return true
         }
+        if done == nil { throw .openSSLFailure("open a memory buffer") }
         if let failure { throw failure }
         return out
     }

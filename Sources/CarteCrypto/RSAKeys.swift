@@ -25,7 +25,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
     /// Imports a private key from PEM ("PRIVATE KEY" PKCS#8 or "RSA PRIVATE KEY" PKCS#1), unencrypted.
     /// - Throws: `CryptoError.malformed` when the text is not such a key, or the key is not RSA.
     public convenience init(pem: String) throws(CryptoError) {
-        let key = BIOBuffer.read(Array(pem.utf8)) { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
+        let key = BIOBuffer.read(Array(pem.utf8)) { PEM_read_bio_PrivateKey($0, nil, noPassphrase, nil) }
         guard let key else { throw .malformed(what: "PEM private key", reason: CryptoError.drainErrorQueue()) }
         try Self.requireRSA(key)
         self.init(owning: key)
@@ -154,7 +154,7 @@ public final class RSAPublicKey: @unchecked Sendable, Equatable {
 
     /// Imports a PEM "PUBLIC KEY" (SubjectPublicKeyInfo).
     public convenience init(pem: String) throws(CryptoError) {
-        let key = BIOBuffer.read(Array(pem.utf8)) { PEM_read_bio_PUBKEY($0, nil, nil, nil) }
+        let key = BIOBuffer.read(Array(pem.utf8)) { PEM_read_bio_PUBKEY($0, nil, noPassphrase, nil) }
         guard let key else { throw .malformed(what: "PEM public key", reason: CryptoError.drainErrorQueue()) }
         try RSAPrivateKey.requireRSA(key)
         self.init(owning: key)

@@ -92,6 +92,16 @@ import Testing
         }
     }
 
+    @Test func emptyInputsAreErrors() throws {
+        #expect(throws: CryptoError.self) { try RSAPrivateKey(pem: "") }
+        #expect(throws: CryptoError.self) { try RSAPublicKey(pem: "") }
+        #expect(throws: CryptoError.self) { try RSAPrivateKey(der: []) }
+        #expect(throws: CryptoError.self) { try Certificate(pem: "") }
+        #expect(throws: CryptoError.self) { try CertificateRevocationList(pem: "") }
+        #expect(throws: CryptoError.self) { try CertificateRevocationList(der: []) }
+        #expect(try Certificate.certificates(pem: "") == [])
+    }
+
     @Test func malformedKeysAreErrors() {
         #expect(throws: CryptoError.self) { try RSAPrivateKey(pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") }
         #expect(throws: CryptoError.self) { try RSAPrivateKey(der: [0x30, 0x03, 0x02, 0x01, 0x00]) }
