@@ -250,16 +250,17 @@ extension APDUChannel {
         while true {
             if let length, out.count >= length { break }
             guard out.count < configuration.readBinaryLimit else { throw .readLimitExceeded(bytes: out.count) }
-            let want = min(chunk, length.map { $0 - out.count } ?? chunk)
+            var want = min(chunk, length.map { $0 - out.count } ?? chunk)
+            var ne = want
             let useSFI = first ? sfi : nil
             let odd: Bool
             let command: CommandAPDU
             if let s = useSFI, position <= 0xFF {
                 odd = false
-                command = CommandAPDU(ins: 0xB0, p1: 0x80 | s, p2: UInt8(position), ne: want)
+                command = CommandAPDU(ins: 0xB0, p1: 0x80 | s, p2: UInt8(position), ne: ne)
             } else if useSFI == nil && position <= 0x7FFF {
                 odd = false
-                command = CommandAPDU(ins: 0xB0, p1: UInt8(position >> 8), p2: UInt8(position & 0xFF), ne: want)
+                command = CommandAPDU(ins: 0xB0, p1: UInt8(position >> 8), p2: UInt8(position & 0xFF), ne: ne)
             } else {
                 guard configuration.allowOddInsReadBinary else {
                     throw .offsetNotAddressable(
@@ -269,12 +270,18 @@ extension APDUChannel {
                             : "an SFI read starting past byte 255 needs READ BINARY with odd INS (B1), which is disabled")
                 }
                 odd = true
+                // The answer is wrapped in data object 53: leave room for its tag and length in Ne.
+                func header(_ n: Int) -> Int { n < 0x80 ? 2 : n <= 0xFF ? 3 : 4 }
+                var d = min(want, chunk - 2)
+                while d > 1 && d + header(d) > chunk { d -= 1 }
+                want = d
+                ne = d + header(d)
                 let off: [UInt8] =
                     position <= 0xFF ? [UInt8(position)]
                     : position <= 0xFFFF ? [UInt8(position >> 8), UInt8(position & 0xFF)]
                     : [UInt8(position >> 16), UInt8((position >> 8) & 0xFF), UInt8(position & 0xFF)]
                 command = CommandAPDU(
-                    ins: 0xB1, p1: 0x00, p2: useSFI ?? 0x00, data: [0x54, UInt8(off.count)] + off, ne: want)
+                    ins: 0xB1, p1: 0x00, p2: useSFI ?? 0x00, data: [0x54, UInt8(off.count)] + off, ne: ne)
             }
             let name = "READ BINARY at offset \(position)"
             let r = try await sendLocked(command, options: .standard)
