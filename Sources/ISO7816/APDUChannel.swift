@@ -117,6 +117,21 @@ public actor APDUChannel {
         return try await sendLocked(command, options: options)
     }
 
+    /// Sends one command and returns its response data when the status word is one of `accepted`.
+    /// - Parameter name: how the command is named in the error (e.g. "SELECT VITALE"); default: its header.
+    /// - Throws: `CardError.unexpectedStatus` (with the raw status word) for any other status word, and the
+    ///   errors of `send`.
+    public func sendExpecting(
+        _ command: CommandAPDU, accepted: Set<StatusWord> = [.success], name: String? = nil,
+        options: SendOptions = .standard
+    ) async throws(CardError) -> [UInt8] {
+        let r = try await send(command, options: options)
+        guard accepted.contains(r.statusWord) else {
+            throw .unexpectedStatus(r.statusWord, command: name ?? "the command \([command.cla, command.ins, command.p1, command.p2].hexString(separator: " "))")
+        }
+        return r.data
+    }
+
     /// Sends raw bytes as they are (no formatting, no T=0 rules) and returns the raw R-APDU.
     public func transmitRaw(_ bytes: [UInt8]) async throws(CardError) -> ResponseAPDU {
         await acquire()
@@ -165,7 +180,9 @@ public actor APDUChannel {
         if options.autoCorrectLe && r.sw1 == 0x6C {
             var c = frame.command
             c.ne = r.sw2 == 0 ? 256 : Int(r.sw2)
-            r = try await exchange(try encodeShort(c))
+            let again: [UInt8]
+            do { again = try c.encoded(extended: frame.extended) } catch { throw .invalidCommand(error) }
+            r = try await exchange(again)
         }
         guard options.autoGetResponse && r.sw1 == 0x61 else { return r }
         var data = r.data

@@ -163,6 +163,37 @@ private func channel(
         #expect(!t.isComplete)
     }
 
+    @Test func sendExpectingReturnsDataOrThrowsTheRawStatusWord() async throws {
+        let t = ScriptedTransport()
+        t.expect("00 A4 04 0C 06 D2 50 00 00 02 56", answer: "6A 82")
+        t.expect("00 CA 9F 7F 00", answer: "01 02 03 90 00")
+        t.expect("00 B0 00 00 00", answer: "01 62 82")
+        let ch = channel(t, atr: plainT1ATR, .t1)
+        await #expect(throws: CardError.unexpectedStatus(StatusWord(0x6A82), command: "SELECT VITALE")) {
+            _ = try await ch.sendExpecting(
+                CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: [0xD2, 0x50, 0x00, 0x00, 0x02, 0x56]),
+                name: "SELECT VITALE")
+        }
+        #expect(try await ch.sendExpecting(CommandAPDU(ins: 0xCA, p1: 0x9F, p2: 0x7F, ne: 256)) == [1, 2, 3])
+        #expect(try await ch.sendExpecting(
+            CommandAPDU(ins: 0xB0, p1: 0, p2: 0, ne: 256), accepted: [.success, StatusWord(0x6282)]) == [1])
+        #expect(t.isComplete)
+        #expect(CardError.unexpectedStatus(StatusWord(0x6A82), command: "SELECT VITALE").description
+            == "the card refused SELECT VITALE with status 6A 82 (file or application not found)")
+    }
+
+    @Test func wrongLeOnAnExtendedFrameIsReissuedExtended() async throws {
+        let data = [UInt8](repeating: 0x5A, count: 300)
+        let t = ScriptedTransport()
+        t.expect("00 2A 9E 9A 00 01 2C " + hex(data) + " 00 00", answer: "6C 80")
+        t.expect("00 2A 9E 9A 00 01 2C " + hex(data) + " 00 80", answer: filler(128, 1) + " 90 00")
+        let caps = ReaderCapabilities(supportsExtendedLength: true, maxCommandLength: 65544, maxResponseLength: 65538)
+        let ch = channel(t, atr: plainT1ATR, .t1, caps: caps, config: APDUChannelConfiguration(cardSupportsExtendedLength: true))
+        let r = try await ch.send(CommandAPDU(ins: 0x2A, p1: 0x9E, p2: 0x9A, data: data, ne: 65536))
+        #expect(r.data.count == 128)
+        #expect(t.isComplete)
+    }
+
     @Test func connectBuildsTheChannelFromTheTransport() async throws {
         let t = ScriptedTransport(atr: cps3ContactlessATR, activeProtocol: .t1)
         let ch = try await APDUChannel.connect(t)
