@@ -31,11 +31,14 @@ public struct APDUChannelConfiguration: Sendable, Hashable {
     public var allowOddInsReadBinary: Bool
     /// Most bytes one `readBinary` returns before `CardError.readLimitExceeded`.
     public var readBinaryLimit: Int
+    /// A fixed CLA for GET RESPONSE; `nil` follows the command's CLA (`APDUChannel.getResponseCLA(for:)`).
+    public var getResponseCLA: UInt8?
 
     public init(
         getResponseLimit: Int = 256, cardSupportsChaining: Bool? = nil, cardSupportsExtendedLength: Bool? = nil,
-        allowOddInsReadBinary: Bool = true, readBinaryLimit: Int = 1 << 20
+        allowOddInsReadBinary: Bool = true, readBinaryLimit: Int = 1 << 20, getResponseCLA: UInt8? = nil
     ) {
+        self.getResponseCLA = getResponseCLA
         self.getResponseLimit = getResponseLimit
         self.cardSupportsChaining = cardSupportsChaining
         self.cardSupportsExtendedLength = cardSupportsExtendedLength
@@ -187,7 +190,7 @@ public actor APDUChannel {
         guard options.autoGetResponse && r.sw1 == 0x61 else { return r }
         var data = r.data
         var count = 0
-        let cla = APDUChannel.getResponseCLA(for: frame.command.cla)
+        let cla = configuration.getResponseCLA ?? APDUChannel.getResponseCLA(for: frame.command.cla)
         while r.sw1 == 0x61 {
             guard count < configuration.getResponseLimit else {
                 throw .getResponseLimitExceeded(limit: configuration.getResponseLimit)
@@ -205,11 +208,12 @@ public actor APDUChannel {
         return ResponseAPDU(data: data, statusWord: r.statusWord)
     }
 
-    /// GET RESPONSE's CLA: the command's CLA with the chaining bit cleared for interindustry classes
-    /// (`00`…`7F`, logical channel and secure-messaging bits kept); `00` plus the channel bits for proprietary
-    /// classes (`80`…`FE`), whose GET RESPONSE is the interindustry one.
+    /// GET RESPONSE's CLA: the command's CLA, with the chaining bit cleared for interindustry classes
+    /// (`00`…`7F`; logical channel and secure-messaging bits kept). A proprietary class (`80`…`FE`) is kept as
+    /// it is: Vitale 1 answers only CLA `BC` and refuses `00` with `6E 00` (vitale.md §9.1), so its GET RESPONSE
+    /// is `BC C0 00 00 xx`. `APDUChannelConfiguration.getResponseCLA` overrides this.
     public static func getResponseCLA(for cla: UInt8) -> UInt8 {
-        cla < 0x80 ? cla & 0xEF : cla & 0x03
+        cla < 0x80 ? cla & 0xEF : cla
     }
 
     private func encodeShort(_ c: CommandAPDU) throws(CardError) -> [UInt8] {

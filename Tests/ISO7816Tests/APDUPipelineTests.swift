@@ -88,8 +88,23 @@ private func channel(
         #expect(t.isComplete)
         #expect(APDUChannel.getResponseCLA(for: 0x1C) == 0x0C)
         #expect(APDUChannel.getResponseCLA(for: 0x10) == 0x00)
-        #expect(APDUChannel.getResponseCLA(for: 0x80) == 0x00)
-        #expect(APDUChannel.getResponseCLA(for: 0x83) == 0x03)
+        #expect(APDUChannel.getResponseCLA(for: 0x80) == 0x80)
+        #expect(APDUChannel.getResponseCLA(for: 0xBC) == 0xBC)
+    }
+
+    @Test func vitale1ProprietaryClassGetResponse() async throws {
+        let vitale1ATR: [UInt8] = [0x3F, 0x65, 0x25, 0x00, 0x2C, 0x09, 0x69, 0x90, 0x00]
+        let t = ScriptedTransport(atr: vitale1ATR, activeProtocol: .t0)
+        t.expect("BC B0 09 C0 00", answer: "61 04")
+        t.expect("BC C0 00 00 04", answer: "01 02 03 04 90 00")
+        t.expect("80 CA 9F 7F 00", answer: "61 02")
+        t.expect("00 C0 00 00 02", answer: "AA BB 90 00")
+        let r = try await channel(t, atr: vitale1ATR, .t0).send(CommandAPDU(cla: 0xBC, ins: 0xB0, p1: 0x09, p2: 0xC0, ne: 256))
+        #expect(r.data == [1, 2, 3, 4])
+        let fixed = channel(t, atr: vitale1ATR, .t0, config: APDUChannelConfiguration(getResponseCLA: 0x00))
+        let g = try await fixed.send(CommandAPDU(cla: 0x80, ins: 0xCA, p1: 0x9F, p2: 0x7F, ne: 256))
+        #expect(g.data == [0xAA, 0xBB])
+        #expect(t.isComplete)
     }
 
     @Test func endlessMoreDataStopsAtTheBound() async throws {
