@@ -147,3 +147,37 @@ struct InputGenerator {
         #expect(ok > 1000)
     }
 }
+
+@Suite struct PipelineFuzzTests {
+    /// Random card answers (61xx, 6Cxx, 62 82, 6B 00, 90 00, garbage) never crash or hang the pipeline: every
+    /// call ends with a response or a `CardError`, within the bounds.
+    @Test func randomAnswersTerminate() async {
+        var rng = SplitMix64(seed: 0x7E_2026)
+        let sws: [[UInt8]] = [[0x61, 0x00], [0x61, 0x10], [0x6C, 0x08], [0x90, 0x00], [0x62, 0x82], [0x6B, 0x00], [0x6A, 0x82], [0x91, 0xAF]]
+        for round in 0..<2000 {
+            let t = ScriptedTransport()
+            for _ in 0..<40 {
+                let n = Int(rng.next() % 300)
+                var answer = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                if rng.next() % 10 != 0 { answer += sws[Int(rng.next() % UInt64(sws.count))] }
+                else { answer = Array(answer.prefix(Int(rng.next() % 2))) }  // malformed: 0 or 1 byte
+                t.answerAny(answer.hexString())
+            }
+            let proto: TransmissionProtocol = round % 2 == 0 ? .t0 : .t1
+            let ch = APDUChannel(
+                transport: t, atr: [0x3B, 0x00], activeProtocol: proto, readerCapabilities: .shortAPDU,
+                configuration: APDUChannelConfiguration(getResponseLimit: 8, cardSupportsChaining: true, readBinaryLimit: 4096))
+            do {
+                if round % 3 == 0 {
+                    _ = try await ch.readBinary(offset: Int(rng.next() % 70000))
+                } else {
+                    let data = [UInt8](repeating: 1, count: Int(rng.next() % 600))
+                    _ = try await ch.send(CommandAPDU(ins: 0xDB, p1: 0, p2: 0, data: data, ne: Int(rng.next() % 300) + 1))
+                }
+            } catch {
+                // any CardError is an acceptable outcome
+            }
+            #expect(t.sent.count <= 40 + 1)
+        }
+    }
+}
