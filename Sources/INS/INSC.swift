@@ -175,39 +175,41 @@ public enum INSCUnavailable: Error, Sendable, Hashable, CustomStringConvertible 
 // MARK: - Byte-level core (shared with the batch)
 
 enum INSCCore {
-    /// Computes the 64-bit INS-C number from UTF-8 fields.
+    /// Computes the 64-bit INS-C number from UTF-8 fields (SHA-256 through
+    /// ``Digest/sha256(_:into:)``, no allocation).
     static func compute(
         prenom: UnsafeBufferPointer<UInt8>, date: UnsafeBufferPointer<UInt8>, nir: UnsafeBufferPointer<UInt8>
     ) -> Result<UInt64, INSCError> {
-        // NIR first: its error is the most useful one.
-        let scanned: ScannedNIR
-        switch NIRScanner.scan(nir) {
-        case .failure(let e): return .failure(.invalidNIR(e))
-        case .success(let s): scanned = s
-        }
-        let kind = NIRKind(sexDigit: scanned.sexDigit)
-        guard kind == .nir else { return .failure(.notADefinitiveNIR(kind)) }
-
-        // Date: trim surrounding spaces, 6 or 8 digits, keep the last 6.
-        var lo = 0
-        var hi = date.count
-        while lo < hi && date[lo] == 0x20 { lo += 1 }
-        while hi > lo && date[hi - 1] == 0x20 { hi -= 1 }
-        let dateLength = hi - lo
-        guard dateLength == 6 || dateLength == 8 else { return .failure(.birthDateLength(dateLength)) }
-        for i in lo..<hi where !NIRScanner.isDigit(date[i]) { return .failure(.birthDateNotDigits) }
-        let dateStart = hi - 6
-
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 29) { seed -> Result<UInt64, INSCError> in
-            let base = seed.baseAddress!
-            base.initialize(repeating: 0x20, count: 10)
-            let letters = INSCFirstName.normalise(utf8: prenom, into: base)
-            guard letters > 0 else { return .failure(.emptyFirstName) }
-            for k in 0..<6 { base[10 + k] = date[dateStart + k] }
-            withUnsafeBytes(of: scanned.bytes) { body in
-                for k in 0..<13 { base[16 + k] = body[k] }
+        // seed (29 bytes) then digest (32 bytes) in one stack buffer.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer -> Result<UInt64, INSCError> in
+            let seed = buffer.baseAddress!
+            // NIR first: its error is the most useful one. Body goes to seed[16..<29].
+            var fields = NIRFields()
+            if !NIRScanner.quickScan(nir, into: seed + 16, &fields) {
+                switch NIRScanner.scan(nir, into: seed + 16) {
+                case .failure(let e): return .failure(.invalidNIR(e))
+                case .success(let f): fields = f
+                }
             }
-            let digest = Digest.sha256(UnsafeRawBufferPointer(seed))
+            let kind = NIRKind(sexDigit: fields.sexDigit)
+            guard kind == .nir else { return .failure(.notADefinitiveNIR(kind)) }
+
+            // Date: trim surrounding spaces, 6 or 8 digits, keep the last 6.
+            var lo = 0
+            var hi = date.count
+            while lo < hi && date[lo] == 0x20 { lo += 1 }
+            while hi > lo && date[hi - 1] == 0x20 { hi -= 1 }
+            let dateLength = hi - lo
+            guard dateLength == 6 || dateLength == 8 else { return .failure(.birthDateLength(dateLength)) }
+            for i in lo..<hi where !NIRScanner.isDigit(date[i]) { return .failure(.birthDateNotDigits) }
+            let dateStart = hi - 6
+            for k in 0..<6 { seed[10 + k] = date[dateStart + k] }
+
+            seed.update(repeating: 0x20, count: 10)
+            guard INSCFirstName.normalise(utf8: prenom, into: seed) > 0 else { return .failure(.emptyFirstName) }
+
+            let digest = seed + 32
+            Digest.sha256(UnsafeRawBufferPointer(start: seed, count: 29), into: digest)
             var v: UInt64 = 0
             for k in 0..<8 { v = (v << 8) | UInt64(digest[k]) }
             return .success(v)

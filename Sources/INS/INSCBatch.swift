@@ -114,7 +114,8 @@ public enum INSCBatch {
 
     @inline(__always)
     static func processLine<O: INSCBatchOutput>(
-        _ full: UnsafeBufferPointer<UInt8>, number: Int, newline: Bool, summary: inout INSCBatchSummary,
+        _ full: UnsafeBufferPointer<UInt8>, number: Int, newline: Bool,
+        summary: inout INSCBatchSummary,
         out: inout BufferedWriter, output: inout O
     ) throws(INSCBatchError) {
         let base = full.baseAddress!

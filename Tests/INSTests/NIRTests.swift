@@ -195,6 +195,7 @@ import Testing
         let alphabet = Array("0123456789 AB2ab-é;".unicodeScalars)
         let seeds = Self.accepted.map(\.input)
         var valid = 0
+        var quickAccepted = 0
         for i in 0..<20_000 {
             var s: String
             if i % 2 == 0 {
@@ -206,6 +207,27 @@ import Testing
                 chars[pos] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
                 s = String(String.UnicodeScalarView(chars))
             }
+            // The batch fast path never accepts what the full scanner rejects, and agrees on fields.
+            var bytes = Array(s.utf8)
+            var quickBody = [UInt8](repeating: 0, count: 13)
+            var fullBody = [UInt8](repeating: 0, count: 13)
+            var fields = NIRFields()
+            let quick = bytes.withUnsafeMutableBufferPointer { b in
+                quickBody.withUnsafeMutableBufferPointer { NIRScanner.quickScan(UnsafeBufferPointer(b), into: $0.baseAddress!, &fields) }
+            }
+            let full = bytes.withUnsafeMutableBufferPointer { b in
+                fullBody.withUnsafeMutableBufferPointer { NIRScanner.scan(UnsafeBufferPointer(b), into: $0.baseAddress!) }
+            }
+            if quick {
+                quickAccepted += 1
+                guard case .success(let f) = full else {
+                    Issue.record("fast path accepted what the scanner rejects: \(NIR.mask(s))")
+                    continue
+                }
+                #expect(quickBody == fullBody)
+                #expect([f.sexDigit, f.year, f.month, f.order, f.key] == [fields.sexDigit, fields.year, fields.month, fields.order, fields.key])
+                #expect(f.keyWasGiven == fields.keyWasGiven)
+            }
             if case .success(let nir) = NIR.validate(s) {
                 valid += 1
                 // Whatever is accepted is self-consistent.
@@ -215,6 +237,7 @@ import Testing
         }
         // Single-character mutations of valid numbers are mostly caught by the key.
         #expect(valid > 0 && valid < 10_000)
+        #expect(quickAccepted > 0 && quickAccepted <= valid)
     }
 }
 
