@@ -88,6 +88,16 @@ public struct INSC: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Same as ``forBeneficiary(qualite:nirCertifie:cardNIR:prenom:dateNaissance:)`` with the
+    /// qualité as a number (0 = assuré).
+    public static func forBeneficiary(
+        qualite: Int, nirCertifie: String?, cardNIR: String, prenom: String, dateNaissance: String
+    ) -> Result<INSC, INSCUnavailable> {
+        forBeneficiary(
+            qualite: String(qualite), nirCertifie: nirCertifie, cardNIR: cardNIR, prenom: prenom,
+            dateNaissance: dateNaissance)
+    }
+
     @inline(__always) static func key(of number: UInt64) -> Int { 97 - Int(number % 97) }
 
     /// Writes the 22 digits (20-digit number, 2-digit key) at `out`.
