@@ -116,11 +116,16 @@ public struct INSC: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The NIR chosen for a beneficiary's INS-C.
-public struct INSCNIRChoice: Sendable, Hashable, CustomStringConvertible {
+public struct INSCNIRChoice: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     /// The NIR as given (15 or 13 characters). Not masked: do not print it.
     public let nir: String
     public let source: INSCNIRSource
+    /// Source and masked NIR.
     public var description: String { "\(source.rawValue) \(NIR.mask(nir))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["description": description], displayStyle: .struct) }
 }
 
 /// Where the INS-C's NIR came from.

@@ -18,7 +18,7 @@
 /// `description` is always masked (``masked``): interpolating a `NIR` into a log line never
 /// leaks it. Use ``formatted`` (15 characters) or ``body`` (13 characters) where the full value
 /// is really needed (messages to another system, `--reveal`).
-public struct NIR: Sendable, Hashable, CustomStringConvertible {
+public struct NIR: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The 13 characters without the key, uppercase, Corsican letters kept (`185022A004017`).
     public let body: String
     /// The key, 1…97 (computed, and equal to the given key when one was given).
@@ -85,6 +85,12 @@ public struct NIR: Sendable, Hashable, CustomStringConvertible {
 
     /// Always the masked form, so that string interpolation never leaks a NIR.
     public var description: String { masked }
+
+    /// Masked too (`debugPrint`, `String(reflecting:)`, test failure messages).
+    public var debugDescription: String { "NIR(\(masked))" }
+
+    /// `dump` and other mirrors see only the masked form.
+    public var customMirror: Mirror { Mirror(self, children: ["masked": masked], displayStyle: .struct) }
 
     /// Masks any NIR-like text (valid or not) for display: spaces are dropped, then the first
     /// character (sex) and the next two (year) are kept, the last two are kept when there are

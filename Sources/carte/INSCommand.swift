@@ -85,8 +85,7 @@ struct INSCCommand: AsyncParsableCommand {
 }
 
 /// `carte ins nir NIR [--json] [--reveal]`: exit 0 valid, 1 invalid (`../shared/specs/cli.md`).
-/// Without `--reveal` the NIR is masked and the place of birth is reduced to its kind (with the
-/// département and commune, sex, year, month and key, the number would be nearly recoverable).
+/// Output from ``NIRReport`` (masked unless `--reveal`).
 struct NIRCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nir", abstract: "Validate a NIR or NIA (structure, key, Corsica).")
@@ -97,132 +96,15 @@ struct NIRCommand: AsyncParsableCommand {
 
     func run() async throws {
         let result = NIR.validate(number)
-        let shown = reveal ? number : NIR.mask(number)
+        if json {
+            print(NIRReport.json(for: number, reveal: reveal))
+        }
         switch result {
         case .success(let nir):
-            if json {
-                print(Self.json(nir: nir, reveal: reveal))
-            } else {
-                print(Self.human(nir: nir, reveal: reveal))
-            }
+            if !json { print(NIRReport.text(for: nir, reveal: reveal)) }
         case .failure(let reason):
-            if json {
-                var o = JSONObject()
-                o.add("valid", .bool(false))
-                o.add("reason", .string(reason.description))
-                for key in ["sex", "birthYear", "birthMonth", "place", "key"] { o.add(key, .null) }
-                o.add("nir", .string(shown))
-                print(o.rendered)
-            } else {
-                printError("invalid NIR \(shown): \(reason)")
-            }
+            if !json { printError("invalid NIR \(reveal ? number : NIR.mask(number)): \(reason)") }
             throw CarteExit.refused
         }
-    }
-
-    fileprivate static func placeFields(_ place: NIRPlace, reveal: Bool) -> JSONObject {
-        var p = JSONObject()
-        p.add("kind", .string(place.kindName))
-        guard reveal else { return p }
-        switch place {
-        case .metropolitan(let d, let c), .overseas(let d, let c):
-            p.add("departement", .string(d))
-            p.add("commune", .string(c))
-        case .abroad(let country):
-            p.add("country", .string(country))
-        case .tunisiaBeforeIndependence(let code):
-            p.add("code", .string(code))
-        }
-        return p
-    }
-
-    static func json(nir: NIR, reveal: Bool) -> String {
-        var o = JSONObject()
-        o.add("valid", .bool(true))
-        o.add("reason", .null)
-        o.add("sex", .string(nir.sex.rawValue))
-        o.add("birthYear", .int(nir.birthYear))
-        o.add("birthMonth", .int(nir.birthMonth))
-        o.add("place", .object(placeFields(nir.place, reveal: reveal)))
-        o.add("key", .int(nir.key))
-        o.add("kind", .string(nir.kind.rawValue))
-        o.add("monthKind", .string(nir.monthKind.rawValue))
-        o.add("keyGiven", .bool(nir.keyWasGiven))
-        o.add("nir", .string(reveal ? nir.formatted : nir.masked))
-        return o.rendered
-    }
-
-    static func human(nir: NIR, reveal: Bool) -> String {
-        let kind =
-            switch nir.kind {
-            case .nir: "NIR"
-            case .nia: "NIA (temporary number)"
-            case .coordinatedTransit: "coordinated-transit number"
-            }
-        let month = nir.birthMonth < 10 ? "0\(nir.birthMonth)" : "\(nir.birthMonth)"
-        let year = nir.birthYear < 10 ? "0\(nir.birthYear)" : "\(nir.birthYear)"
-        let key = nir.key < 10 ? "0\(nir.key)" : "\(nir.key)"
-        var place = nir.place.kindName
-        if reveal {
-            switch nir.place {
-            case .metropolitan(let d, let c), .overseas(let d, let c): place += ", département \(d), commune \(c)"
-            case .abroad(let country): place += ", country \(country)"
-            case .tunisiaBeforeIndependence(let code): place += ", code \(code)"
-            }
-        } else {
-            place += " (--reveal to show)"
-        }
-        return """
-            valid \(kind) \(reveal ? nir.formatted : nir.masked)
-            sex    \(nir.sex.rawValue)
-            born   year \(year), month \(month) (\(nir.monthKind.rawValue))
-            place  \(place)
-            key    \(key)\(nir.keyWasGiven ? "" : " (computed; not given)")
-            """
-    }
-}
-
-/// A minimal ordered JSON object writer for the `ins` subcommands.
-fileprivate struct JSONObject {
-    indirect enum Value {
-        case string(String), int(Int), bool(Bool), null, object(JSONObject)
-    }
-    private var fields: [(String, Value)] = []
-
-    mutating func add(_ key: String, _ value: Value) { fields.append((key, value)) }
-
-    var rendered: String {
-        "{" + fields.map { "\(Self.quote($0.0)):\(Self.render($0.1))" }.joined(separator: ",") + "}"
-    }
-
-    static func render(_ v: Value) -> String {
-        switch v {
-        case .string(let s): quote(s)
-        case .int(let i): "\(i)"
-        case .bool(let b): b ? "true" : "false"
-        case .null: "null"
-        case .object(let o): o.rendered
-        }
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 }

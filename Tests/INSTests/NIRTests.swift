@@ -253,3 +253,56 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct NIRReportTests {
+    @Test func jsonMaskedByDefault() {
+        #expect(NIRReport.json(for: "279047511203483", reveal: false)
+            == #"{"valid":true,"reason":null,"sex":"female","birthYear":79,"birthMonth":4,"place":{"kind":"metropolitan"},"key":83,"kind":"nir","monthKind":"calendar","keyGiven":true,"nir":"2 79 •• •• ••• ••• 83"}"#)
+    }
+
+    @Test func jsonRevealed() {
+        #expect(NIRReport.json(for: "1 85 02 2A 004 017", reveal: true)
+            == #"{"valid":true,"reason":null,"sex":"male","birthYear":85,"birthMonth":2,"place":{"kind":"metropolitan","departement":"2A","commune":"004"},"key":17,"kind":"nir","monthKind":"calendar","keyGiven":false,"nir":"185022A00401717"}"#)
+        #expect(NIRReport.json(for: "165009935012356", reveal: true).contains(#""place":{"kind":"abroad","country":"350"}"#))
+        #expect(NIRReport.json(for: "165009935012356", reveal: false).contains(#""place":{"kind":"abroad"},"#))
+    }
+
+    @Test func jsonInvalid() {
+        #expect(NIRReport.json(for: "279047511203484", reveal: false)
+            == #"{"valid":false,"reason":"the NIR key is 84 but the number gives 83: a digit is probably wrong","sex":null,"birthYear":null,"birthMonth":null,"place":null,"key":null,"kind":null,"monthKind":null,"keyGiven":null,"nir":"2 79 •• •• ••• ••• 84"}"#)
+        #expect(NIRReport.json(for: "\"x\n", reveal: true).hasSuffix(#""nir":"\"x\n"}"#))
+    }
+
+    @Test func text() throws {
+        #expect(NIRReport.text(for: try NIR("279047511203483"), reveal: false) == """
+            valid NIR 2 79 •• •• ••• ••• 83
+            sex    female
+            born   year 79, month 04 (calendar)
+            place  metropolitan (--reveal to show)
+            key    83
+            """)
+        #expect(NIRReport.text(for: try NIR("4791075056123"), reveal: true) == """
+            valid NIA (temporary number) 479107505612321
+            sex    female
+            born   year 79, month 10 (calendar)
+            place  metropolitan, département 75, commune 056
+            key    21 (computed; not given)
+            """)
+    }
+
+    @Test func mirrorsAndDebugDescriptionsAreMasked() throws {
+        let nir = try NIR("279047511203483")
+        var dumped = ""
+        dump(nir, to: &dumped)
+        #expect(!dumped.contains("2790475112034"))
+        #expect(!String(reflecting: nir).contains("2790475112034"))
+        #expect(String(reflecting: nir) == "NIR(2 79 •• •• ••• ••• 83)")
+        let choice = try INSC.selectNIR(qualite: "00", nirCertifie: nil, cardNIR: "279047511203483").get()
+        var dumpedChoice = ""
+        dump(choice, to: &dumpedChoice)
+        #expect(!dumpedChoice.contains("2790475112034"))
+        var dumpedMatricule = ""
+        dump(MatriculeINS(nir: nir), to: &dumpedMatricule)
+        #expect(!dumpedMatricule.contains("2790475112034"))
+    }
+}
