@@ -141,6 +141,8 @@ public enum INSCError: Error, Sendable, Hashable, CustomStringConvertible {
     /// No letter A–Z left in the first name after normalisation (ins.md §1.4 leaves this [U];
     /// we refuse rather than hash ten spaces) [D].
     case emptyFirstName
+    /// The first name's bytes are not valid UTF-8 (batch input in another encoding).
+    case firstNameNotUTF8
     /// The birth date is not 6 (`AAMMJJ`) or 8 (`AAAAMMJJ`) characters; the count is given.
     case birthDateLength(Int)
     /// The birth date contains something other than digits.
@@ -154,6 +156,8 @@ public enum INSCError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .emptyFirstName: "the first name has no letter A–Z, so no INS-C can be computed"
+        case .firstNameNotUTF8:
+            "the first name is not valid UTF-8 (convert the file, e.g. iconv -f LATIN1 -t UTF-8)"
         case .birthDateLength(let n):
             "the birth date must be AAMMJJ or AAAAMMJJ (6 or 8 digits); it has \(n) characters"
         case .birthDateNotDigits: "the birth date must contain digits only (AAMMJJ or AAAAMMJJ)"
@@ -221,7 +225,9 @@ enum INSCCore {
             for k in 0..<6 { seed[10 + k] = date[dateStart + k] }
 
             seed.update(repeating: 0x20, count: 10)
-            guard INSCFirstName.normalise(utf8: prenom, into: seed) > 0 else { return .failure(.emptyFirstName) }
+            let letters = INSCFirstName.normalise(utf8: prenom, into: seed)
+            if letters < 0 { return .failure(.firstNameNotUTF8) }
+            if letters == 0 { return .failure(.emptyFirstName) }
 
             let digest = seed + 32
             Digest.sha256(UnsafeRawBufferPointer(start: seed, count: 29), into: digest)

@@ -195,6 +195,20 @@ import Testing
         #expect(out.utf8.allSatisfy { $0 == 0x20 || (0x41...0x5A).contains($0) })
     }
 
+    @Test(arguments: [
+        [0x48, 0xC9, 0x4C],  // Latin-1 É between letters
+        [0xC3],  // truncated sequence
+        [0xC0, 0x80],  // overlong NUL
+        [0xED, 0xA0, 0x80],  // surrogate
+        [0xF4, 0x90, 0x80, 0x80],  // beyond U+10FFFF
+        [0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0xFF],  // after 10 letters
+    ] as [[UInt8]])
+    func invalidUTF8FirstNamesAreRefused(_ bytes: [UInt8]) {
+        var out = [UInt8](repeating: 0x20, count: 10)
+        let n = bytes.withUnsafeBufferPointer { INSCFirstName.normalise(utf8: $0, into: &out) }
+        #expect(n == -1)
+    }
+
     @Test func accentedAndPlainNamesGiveTheSameINSC() throws {
         // Our own expectation (accents folded), anchored on the persona value of HELENE.
         let plain = try INSC.compute(prenom: "HELENE", birthDate: "19500512", nir: "195054410908745")
