@@ -361,6 +361,26 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
         case Int(SCARD_W_REMOVED_CARD), Int(SCARD_E_NO_SMARTCARD):
             dropHandle(.leave)
             return .cardRemoved
+        case Int(SCARD_E_NOT_TRANSACTED), Int(SCARD_E_COMM_DATA_LOST), Int(SCARD_F_UNKNOWN_ERROR):
+            // The exchange broke: a card pulled out during the APDU shows up here first, and as absent at the
+            // reader's next presence poll (pcscd polls about every 400 ms). Look for up to 1 s.
+            for _ in 0..<10 {
+                var nameLen: DWORD = 0
+                var state: DWORD = 0
+                var proto: DWORD = 0
+                var atrBuf = [UInt8](repeating: 0, count: Int(MAX_ATR_SIZE))
+                var atrLen = DWORD(atrBuf.count)
+                let s = Int(SCardStatus(handle, nil, &nameLen, &state, &proto, &atrBuf, &atrLen))
+                if s == Int(SCARD_W_REMOVED_CARD) || s == Int(SCARD_E_NO_SMARTCARD) || s == Int(SCARD_E_INVALID_HANDLE)
+                    || (s == Int(SCARD_S_SUCCESS) && state & DWORD(SCARD_ABSENT) != 0)
+                {
+                    dropHandle(.leave)
+                    return .cardRemoved
+                }
+                if s != Int(SCARD_S_SUCCESS) && s != Int(SCARD_W_RESET_CARD) { break }
+                usleep(100_000)
+            }
+            return error(rv)
         case Int(SCARD_E_READER_UNAVAILABLE), Int(SCARD_E_UNKNOWN_READER), Int(SCARD_E_INVALID_HANDLE):
             dropHandle(.leave)
             cachedFeatures = nil
