@@ -303,6 +303,11 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
         var recvLen = DWORD(recv.count)
         let rv = Int(SCardTransmit(handle, &pci, command, DWORD(command.count), nil, &recv, &recvLen))
         guard rv == Int(SCARD_S_SUCCESS) else { return .failure(handleFailure(rv)) }
+        if recvLen < 2 {
+            // No SW1-SW2: vpcd answers an empty R-APDU when its card vanishes mid-command.
+            if probeRemoval() { return .failure(.cardRemoved) }
+            return .failure(.failed("the reader returned \(recvLen) byte(s) without a status word"))
+        }
         return .success(Array(recv.prefix(Int(recvLen))))
     }
 
@@ -362,24 +367,8 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
             dropHandle(.leave)
             return .cardRemoved
         case Int(SCARD_E_NOT_TRANSACTED), Int(SCARD_E_COMM_DATA_LOST), Int(SCARD_F_UNKNOWN_ERROR):
-            // The exchange broke: a card pulled out during the APDU shows up here first, and as absent at the
-            // reader's next presence poll (pcscd polls about every 400 ms). Look for up to 1 s.
-            for _ in 0..<10 {
-                var nameLen: DWORD = 0
-                var state: DWORD = 0
-                var proto: DWORD = 0
-                var atrBuf = [UInt8](repeating: 0, count: Int(MAX_ATR_SIZE))
-                var atrLen = DWORD(atrBuf.count)
-                let s = Int(SCardStatus(handle, nil, &nameLen, &state, &proto, &atrBuf, &atrLen))
-                if s == Int(SCARD_W_REMOVED_CARD) || s == Int(SCARD_E_NO_SMARTCARD) || s == Int(SCARD_E_INVALID_HANDLE)
-                    || (s == Int(SCARD_S_SUCCESS) && state & DWORD(SCARD_ABSENT) != 0)
-                {
-                    dropHandle(.leave)
-                    return .cardRemoved
-                }
-                if s != Int(SCARD_S_SUCCESS) && s != Int(SCARD_W_RESET_CARD) { break }
-                usleep(100_000)
-            }
+            // The exchange broke: a card pulled out during the APDU shows up here first.
+            if probeRemoval() { return .cardRemoved }
             return error(rv)
         case Int(SCARD_E_READER_UNAVAILABLE), Int(SCARD_E_UNKNOWN_READER), Int(SCARD_E_INVALID_HANDLE):
             dropHandle(.leave)
@@ -393,6 +382,28 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
             }
             return error(rv)
         }
+    }
+
+    /// After a broken exchange: a card pulled out during the APDU is seen as absent at the reader's next presence
+    /// poll (pcscd polls about every 400 ms). Looks for up to 1 s; true (and the handle dropped) if it is gone.
+    private func probeRemoval() -> Bool {
+        for _ in 0..<10 {
+            var nameLen: DWORD = 0
+            var state: DWORD = 0
+            var proto: DWORD = 0
+            var atrBuf = [UInt8](repeating: 0, count: Int(MAX_ATR_SIZE))
+            var atrLen = DWORD(atrBuf.count)
+            let s = Int(SCardStatus(handle, nil, &nameLen, &state, &proto, &atrBuf, &atrLen))
+            if s == Int(SCARD_W_REMOVED_CARD) || s == Int(SCARD_E_NO_SMARTCARD) || s == Int(SCARD_E_INVALID_HANDLE)
+                || (s == Int(SCARD_S_SUCCESS) && state & DWORD(SCARD_ABSENT) != 0)
+            {
+                dropHandle(.leave)
+                return true
+            }
+            if s != Int(SCARD_S_SUCCESS) && s != Int(SCARD_W_RESET_CARD) { return false }
+            usleep(100_000)
+        }
+        return false
     }
 
     private func dropHandle(_ disposition: CardDisposition) {

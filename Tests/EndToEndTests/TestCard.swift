@@ -5,7 +5,13 @@ import ISO7816
 /// A tiny card for the bridge tests: answers SELECT by FID `2F 01` and READ BINARY on that file's bytes,
 /// everything else `6D 00`. `onRead` sees the number of each READ BINARY (from 1) before it is answered.
 final class TestCard: VirtualCard, @unchecked Sendable {
-    static let atr: [UInt8] = [0x3B, 0x8A, 0x80, 0x01, 0x43, 0x41, 0x52, 0x54, 0x45, 0x54, 0x45, 0x53, 0x54, 0x31, 0x5D]
+    /// A T=1-only contact ATR: T0 = 8A (TD1 follows, 10 historical bytes "CARTETEST1"), TD1 = 01 (T=1), TCK.
+    static let atr: [UInt8] = {
+        let body: [UInt8] = [0x8A, 0x01] + Array("CARTETEST1".utf8)
+        return [0x3B] + body + [body.reduce(0, ^)]
+    }()
+    /// A PC/SC part 3 contactless ATR (spec note §7.2, DESFire EV1 form `3B 81 80 01 80 80`).
+    static let contactlessATR: [UInt8] = [0x3B, 0x81, 0x80, 0x01, 0x80, 0x80]
     /// SELECT EF `2F 01` by FID (ISO/IEC 7816-4 §11.1.1, P1 = 02).
     static let select: [UInt8] = [0x00, 0xA4, 0x02, 0x0C, 0x02, 0x2F, 0x01]
     /// 600 bytes: 0x00, 0x01, … 0xFF, 0x00, … (three READ BINARY of 200 bytes each).
