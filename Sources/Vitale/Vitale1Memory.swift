@@ -171,19 +171,20 @@ public enum Vitale1Memory {
         return out
     }
 
-    /// The DROITS zone: for each beneficiary in order, 3 period slots of two `AAMMJJ` dates (12 nibbles); an
-    /// unused slot is all `F`.
+    /// The DROITS zone: for each beneficiary in order, a count nibble (0…3) then that many `AAMMJJ` start/end
+    /// pairs (12 nibbles each); `F` filler after the last beneficiary.
     public static func decodeDroits(_ nibbles: [UInt8], beneficiaryCount: Int) throws(VitaleError) -> [[VitaleRightsPeriod]] {
         var out: [[VitaleRightsPeriod]] = []
         var r = Reader(n: nibbles)
-        for _ in 0..<beneficiaryCount {
+        for k in 0..<beneficiaryCount {
+            guard !r.atEnd, nibbles[r.i] != 0xF else { break }  // no rights recorded for the others
+            let count = Int(nibbles[r.i])
+            r.i += 1
+            guard count <= 3 else {
+                throw .corruptedData(file: "Vitale 1 memory", detail: "beneficiary \(k + 1) has \(count) rights periods (at most 3)")
+            }
             var periods: [VitaleRightsPeriod] = []
-            for _ in 0..<3 {
-                guard r.i + 12 <= nibbles.count else { break }
-                if nibbles[r.i..<(r.i + 12)].allSatisfy({ $0 == 0xF }) {
-                    r.i += 12
-                    continue
-                }
+            for _ in 0..<count {
                 let s = try r.digits(6, field: "rights start")
                 let e = try r.digits(6, field: "rights end")
                 periods.append(VitaleRightsPeriod(start: s, end: e))

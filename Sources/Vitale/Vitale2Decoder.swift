@@ -47,8 +47,10 @@ public enum Vitale2Decoder {
         let amoObjects = try objects(files.amo, file: "AMO")
         let org = amoObjects.first { $0.tag == 0x67 }
         var rightsByIndex: [Int: [VitaleRightsPeriod]] = [:]
-        for (n, t) in amoObjects.filter({ $0.tag == 0x68 }).enumerated() {
-            let index = t.children.first { $0.tag == 0x80 }?.value.first.map(Int.init) ?? n
+        let rightsTemplates = amoObjects.filter { $0.tag == 0x68 }
+        let rightsIndexes = beneficiaryIndexes(rightsTemplates)
+        for (n, t) in rightsTemplates.enumerated() {
+            let index = rightsIndexes[n]
             var periods: [VitaleRightsPeriod] = []
             for p in t.children where p.tag == 0xA0 {
                 guard let s = text(p, 0x80), let e = text(p, 0x81) else {
@@ -61,8 +63,10 @@ public enum Vitale2Decoder {
 
         // AMC
         var amcByIndex: [Int: VitaleAMC] = [:]
-        for (n, t) in try objects(files.amc, file: "AMC").filter({ $0.tag == 0x69 }).enumerated() {
-            let index = t.children.first { $0.tag == 0x80 }?.value.first.map(Int.init) ?? n
+        let amcTemplates = try objects(files.amc, file: "AMC").filter { $0.tag == 0x69 }
+        let amcIndexes = beneficiaryIndexes(amcTemplates)
+        for (n, t) in amcTemplates.enumerated() {
+            let index = amcIndexes[n]
             amcByIndex[index] = VitaleAMC(
                 numeroB2: text(t, 0x81), numeroEDI: text(t, 0x82), numeroAdherent: text(t, 0x83),
                 indicateurTraitement: text(t, 0x84), validityStart: text(t, 0x85), validityEnd: text(t, 0x86),
@@ -91,7 +95,7 @@ public enum Vitale2Decoder {
             if qualite.count == 1 { qualite = "0" + qualite }
             beneficiaries.append(
                 VitaleBeneficiary(
-                    index: i, nomUsuel: nom, nomPatronymique: field(0x88), prenom: prenom, dateNaissance: date,
+                    index: i, nomUsuel: nom, nomPatronymique: field(0x88) ?? nom, prenom: prenom, dateNaissance: date,
                     rang: rang == 0 ? 1 : rang, qualite: qualite, nir: nir, nirCertifie: certified,
                     dateCertification: field(0x87), rights: rightsByIndex[i] ?? [], amc: amcByIndex[i]))
         }
@@ -104,6 +108,14 @@ public enum Vitale2Decoder {
             kind: .vitale2, atr: atr, serial: serial, cardType: cardType, validityStart: validityStart,
             validityEnd: validityEnd, insured: insured, beneficiaries: beneficiaries, protectedData: protectedData,
             careDate: careDate)
+    }
+
+    /// The 0-based beneficiary index of each `68`/`69` template from its `80` index byte. The byte counts from 1
+    /// (as our simulator writes it, §9.2 [D]) unless some template says 0; a template without `80` takes its position.
+    static func beneficiaryIndexes(_ templates: [BERTLV]) -> [Int] {
+        let raw = templates.map { t in t.children.first { $0.tag == 0x80 }?.value.first.map(Int.init) }
+        let oneBased = !raw.contains(0)
+        return raw.enumerated().map { n, r in r.map { oneBased ? $0 - 1 : $0 } ?? n }
     }
 
     /// The BER-TLV objects of a file (00 padding skipped); empty for an absent file.

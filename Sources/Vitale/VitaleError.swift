@@ -16,6 +16,8 @@ public enum VitaleError: Error, Sendable, Hashable, CustomStringConvertible {
     case missingData(String)
     /// The card is blocked (reversible blocking of the arrêté of 9 April 1998): reads answer `62 83` / `69 85`.
     case cardBlocked(status: StatusWord)
+    /// The APDU exchange itself failed (malformed answer, endless `61 xx`, a command that cannot be framed).
+    case cardProtocol(String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,7 @@ public enum VitaleError: Error, Sendable, Hashable, CustomStringConvertible {
         case .corruptedData(let file, let detail): return "the carte Vitale's \(file) data are damaged: \(detail)"
         case .missingData(let what): return "the carte Vitale does not contain \(what)"
         case .cardBlocked(let sw): return "the carte Vitale is blocked (status \(sw)); the insured person must contact the caisse"
+        case .cardProtocol(let why): return "the exchange with the carte Vitale failed: \(why)"
         }
     }
 
