@@ -234,6 +234,7 @@ struct Vitale2Reader {
         // 1. SELECT VITALE
         let sw = try await selectApplication(Vitale2Identifiers.vitaleAID)
         guard Self.selected(sw) else {
+            if sw.value == 0x6283 || sw.value == 0x6985 { throw .cardBlocked(status: sw) }
             switch sw.meaning {
             case .fileOrApplicationNotFound, .instructionNotSupported, .classNotSupported, .incorrectP1P2,
                 .functionNotSupported:

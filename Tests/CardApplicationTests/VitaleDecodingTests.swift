@@ -96,6 +96,30 @@ import Testing
         #expect(card.beneficiaries[0].nir == "185022A00401717")
     }
 
+    @Test func amcTemplatesAttachToTheirBeneficiary() throws {
+        func t(_ tag: UInt32, _ s: String) -> BERTLV { BERTLV(tag: tag, value: Array(s.utf8)) }
+        let ident = [("MARTIN", "CLAIRE"), ("MARTIN", "PAUL")].flatMap { n, p in
+            BERTLV(tag: 0x65, children: [t(0x80, n), t(0x81, p), t(0x82, "19790412")]).encoded
+        }
+        let benef = (0..<2).flatMap { i in
+            BERTLV(tag: 0x65, children: [t(0x93, "279047511203483"), t(0x85, i == 0 ? "00" : "02")]).encoded
+        }
+        // Only the second beneficiary (index byte 2, counted from 1) has complementary cover
+        let amc = BERTLV(tag: 0x69, children: [
+            BERTLV(tag: 0x80, value: [2]), t(0x81, "12345678"), t(0x82, "EDI0001"), t(0x83, "ADH42"), t(0x84, "12"),
+            t(0x85, "20250101"), t(0x86, "20251231"), t(0x87, "M"), t(0x88, "HOTE1"), t(0x89, "mutuelle.example"),
+        ]).encoded
+        let card = try Vitale2Decoder.decode(
+            Vitale2Files(ident: ident, benef: benef, amc: amc + [0, 0]), atr: [], careDate: VitaleDay(year: 2026, month: 1, day: 1))
+        #expect(card.beneficiaries[0].amc == nil)
+        #expect(card.beneficiaries[1].amc == VitaleAMC(
+            numeroB2: "12345678", numeroEDI: "EDI0001", numeroAdherent: "ADH42", indicateurTraitement: "12",
+            validityStart: "20250101", validityEnd: "20251231", codeRoutage: "M", identifiantHote: "HOTE1",
+            nomDomaine: "mutuelle.example"))
+        #expect(card.beneficiaries[1].qualite == "02")
+        #expect(card.assure?.prenom == "CLAIRE")
+    }
+
     @Test func badNIRFieldIsCorrupted() {
         let ident = BERTLV(tag: 0x65, children: [
             BERTLV(tag: 0x80, value: Array("X".utf8)), BERTLV(tag: 0x81, value: Array("Y".utf8)),

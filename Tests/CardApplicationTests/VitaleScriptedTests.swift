@@ -268,6 +268,14 @@ import Testing
         #expect(card.beneficiaries.count == 2)
     }
 
+    @Test func blockedCardIsReported() async throws {
+        let t = Self.transport()
+        t.expect(Self.selectVitale, answer: "62 83")
+        await #expect(throws: VitaleError.cardBlocked(status: StatusWord(0x6283))) {
+            _ = try await VitaleSession(transport: t).readCard(careDate: Self.careDate)
+        }
+    }
+
     @Test func testCardIsFlagged() async throws {
         let t = Self.transport()
         t.expect(Self.selectVitale, answer: "90 00")
