@@ -88,6 +88,16 @@ public struct INSC: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Same as ``forBeneficiary(qualite:nirCertifie:cardNIR:prenom:dateNaissance:)`` with the
+    /// qualité as a number (0 = assuré).
+    public static func forBeneficiary(
+        qualite: Int, nirCertifie: String?, cardNIR: String, prenom: String, dateNaissance: String
+    ) -> Result<INSC, INSCUnavailable> {
+        forBeneficiary(
+            qualite: String(qualite), nirCertifie: nirCertifie, cardNIR: cardNIR, prenom: prenom,
+            dateNaissance: dateNaissance)
+    }
+
     @inline(__always) static func key(of number: UInt64) -> Int { 97 - Int(number % 97) }
 
     /// Writes the 22 digits (20-digit number, 2-digit key) at `out`.
@@ -106,11 +116,16 @@ public struct INSC: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The NIR chosen for a beneficiary's INS-C.
-public struct INSCNIRChoice: Sendable, Hashable, CustomStringConvertible {
+public struct INSCNIRChoice: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     /// The NIR as given (15 or 13 characters). Not masked: do not print it.
     public let nir: String
     public let source: INSCNIRSource
+    /// Source and masked NIR.
     public var description: String { "\(source.rawValue) \(NIR.mask(nir))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["description": description], displayStyle: .struct) }
 }
 
 /// Where the INS-C's NIR came from.
@@ -126,6 +141,8 @@ public enum INSCError: Error, Sendable, Hashable, CustomStringConvertible {
     /// No letter A–Z left in the first name after normalisation (ins.md §1.4 leaves this [U];
     /// we refuse rather than hash ten spaces) [D].
     case emptyFirstName
+    /// The first name's bytes are not valid UTF-8 (batch input in another encoding).
+    case firstNameNotUTF8
     /// The birth date is not 6 (`AAMMJJ`) or 8 (`AAAAMMJJ`) characters; the count is given.
     case birthDateLength(Int)
     /// The birth date contains something other than digits.
@@ -139,6 +156,8 @@ public enum INSCError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .emptyFirstName: "the first name has no letter A–Z, so no INS-C can be computed"
+        case .firstNameNotUTF8:
+            "the first name is not valid UTF-8 (convert the file, e.g. iconv -f LATIN1 -t UTF-8)"
         case .birthDateLength(let n):
             "the birth date must be AAMMJJ or AAAAMMJJ (6 or 8 digits); it has \(n) characters"
         case .birthDateNotDigits: "the birth date must contain digits only (AAMMJJ or AAAAMMJJ)"
@@ -175,39 +194,43 @@ public enum INSCUnavailable: Error, Sendable, Hashable, CustomStringConvertible 
 // MARK: - Byte-level core (shared with the batch)
 
 enum INSCCore {
-    /// Computes the 64-bit INS-C number from UTF-8 fields.
+    /// Computes the 64-bit INS-C number from UTF-8 fields (SHA-256 through
+    /// ``Digest/sha256(_:into:)``, no allocation).
     static func compute(
         prenom: UnsafeBufferPointer<UInt8>, date: UnsafeBufferPointer<UInt8>, nir: UnsafeBufferPointer<UInt8>
     ) -> Result<UInt64, INSCError> {
-        // NIR first: its error is the most useful one.
-        let scanned: ScannedNIR
-        switch NIRScanner.scan(nir) {
-        case .failure(let e): return .failure(.invalidNIR(e))
-        case .success(let s): scanned = s
-        }
-        let kind = NIRKind(sexDigit: scanned.sexDigit)
-        guard kind == .nir else { return .failure(.notADefinitiveNIR(kind)) }
-
-        // Date: trim surrounding spaces, 6 or 8 digits, keep the last 6.
-        var lo = 0
-        var hi = date.count
-        while lo < hi && date[lo] == 0x20 { lo += 1 }
-        while hi > lo && date[hi - 1] == 0x20 { hi -= 1 }
-        let dateLength = hi - lo
-        guard dateLength == 6 || dateLength == 8 else { return .failure(.birthDateLength(dateLength)) }
-        for i in lo..<hi where !NIRScanner.isDigit(date[i]) { return .failure(.birthDateNotDigits) }
-        let dateStart = hi - 6
-
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 29) { seed -> Result<UInt64, INSCError> in
-            let base = seed.baseAddress!
-            base.initialize(repeating: 0x20, count: 10)
-            let letters = INSCFirstName.normalise(utf8: prenom, into: base)
-            guard letters > 0 else { return .failure(.emptyFirstName) }
-            for k in 0..<6 { base[10 + k] = date[dateStart + k] }
-            withUnsafeBytes(of: scanned.bytes) { body in
-                for k in 0..<13 { base[16 + k] = body[k] }
+        // seed (29 bytes) then digest (32 bytes) in one stack buffer.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer -> Result<UInt64, INSCError> in
+            let seed = buffer.baseAddress!
+            // NIR first: its error is the most useful one. Body goes to seed[16..<29].
+            var fields = NIRFields()
+            if !NIRScanner.quickScan(nir, into: seed + 16, &fields) {
+                switch NIRScanner.scan(nir, into: seed + 16) {
+                case .failure(let e): return .failure(.invalidNIR(e))
+                case .success(let f): fields = f
+                }
             }
-            let digest = Digest.sha256(UnsafeRawBufferPointer(seed))
+            let kind = NIRKind(sexDigit: fields.sexDigit)
+            guard kind == .nir else { return .failure(.notADefinitiveNIR(kind)) }
+
+            // Date: trim surrounding spaces, 6 or 8 digits, keep the last 6.
+            var lo = 0
+            var hi = date.count
+            while lo < hi && date[lo] == 0x20 { lo += 1 }
+            while hi > lo && date[hi - 1] == 0x20 { hi -= 1 }
+            let dateLength = hi - lo
+            guard dateLength == 6 || dateLength == 8 else { return .failure(.birthDateLength(dateLength)) }
+            for i in lo..<hi where !NIRScanner.isDigit(date[i]) { return .failure(.birthDateNotDigits) }
+            let dateStart = hi - 6
+            for k in 0..<6 { seed[10 + k] = date[dateStart + k] }
+
+            seed.update(repeating: 0x20, count: 10)
+            let letters = INSCFirstName.normalise(utf8: prenom, into: seed)
+            if letters < 0 { return .failure(.firstNameNotUTF8) }
+            if letters == 0 { return .failure(.emptyFirstName) }
+
+            let digest = seed + 32
+            Digest.sha256(UnsafeRawBufferPointer(start: seed, count: 29), into: digest)
             var v: UInt64 = 0
             for k in 0..<8 { v = (v << 8) | UInt64(digest[k]) }
             return .success(v)

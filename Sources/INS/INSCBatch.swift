@@ -114,17 +114,20 @@ public enum INSCBatch {
 
     @inline(__always)
     static func processLine<O: INSCBatchOutput>(
-        _ full: UnsafeBufferPointer<UInt8>, number: Int, newline: Bool, summary: inout INSCBatchSummary,
+        _ full: UnsafeBufferPointer<UInt8>, number: Int, newline: Bool,
+        summary: inout INSCBatchSummary,
         out: inout BufferedWriter, output: inout O
     ) throws(INSCBatchError) {
         let base = full.baseAddress!
         var count = full.count
         let cr = count > 0 && base[count - 1] == 0x0D
         if cr { count -= 1 }
+        // A UTF-8 byte order mark on the first line is copied but not read as data.
+        let bom = number == 1 && count >= 3 && base[0] == 0xEF && base[1] == 0xBB && base[2] == 0xBF ? 3 : 0
         // Blank or comment: copy unchanged.
-        var firstNonBlank = 0
+        var firstNonBlank = bom
         while firstNonBlank < count && (base[firstNonBlank] == 0x20 || base[firstNonBlank] == 0x09) { firstNonBlank += 1 }
-        if firstNonBlank == count || base[0] == 0x23 {
+        if firstNonBlank == count || base[bom] == 0x23 {
             try out.write(base, full.count, to: &output)
             if newline { try out.write(byte: 0x0A, to: &output) }
             summary.copied += 1
@@ -135,7 +138,7 @@ public enum INSCBatch {
         var s1 = -1
         var s2 = -1
         var s3 = count
-        var i = 0
+        var i = bom
         while i < count {
             if base[i] == 0x3B {
                 if s1 < 0 { s1 = i } else if s2 < 0 { s2 = i } else { s3 = i; break }
@@ -147,7 +150,7 @@ public enum INSCBatch {
             result = nil
         } else {
             result = INSCCore.compute(
-                prenom: UnsafeBufferPointer(start: base, count: s1),
+                prenom: UnsafeBufferPointer(start: base + bom, count: s1 - bom),
                 date: UnsafeBufferPointer(start: base + s1 + 1, count: s2 - s1 - 1),
                 nir: UnsafeBufferPointer(start: base + s2 + 1, count: s3 - s2 - 1))
         }

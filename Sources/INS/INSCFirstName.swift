@@ -21,27 +21,30 @@ public enum INSCFirstName {
     }
 
     /// Writes the normalised name into `out` (10 bytes, pre-filled with spaces by the caller) and
-    /// returns the number of letters written (0…10). Pure ASCII input takes a byte-only path.
+    /// returns the number of letters written (0…10), or -1 when the bytes are not valid UTF-8
+    /// (a Latin-1 export, say: guessing would silently give a wrong INS-C). The whole field is
+    /// checked, not only its first 10 letters. Pure ASCII takes a byte-only path.
     static func normalise(utf8 input: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) -> Int {
         var n = 0
         var i = 0
-        while i < input.count && n < 10 {
+        let count = input.count
+        while i < count {
             let b = input[i]
             if b < 0x80 {
-                if b >= 0x41 && b <= 0x5A {
-                    out[n] = b
-                    n += 1
-                } else if b >= 0x61 && b <= 0x7A {
-                    out[n] = b - 0x20
+                var u = b
+                if u >= 0x61 && u <= 0x7A { u -= 0x20 }
+                if u >= 0x41 && u <= 0x5A && n < 10 {
+                    out[n] = u
                     n += 1
                 }
                 i += 1
                 continue
             }
-            // Non-ASCII: decode one scalar (invalid sequences are skipped byte by byte).
+            // Non-ASCII: decode one scalar.
             let (scalar, length) = decodeScalar(input, at: i)
+            guard let scalar else { return -1 }
             i += length
-            guard let scalar, let folded = foldTable[scalar] else { continue }
+            guard n < 10, let folded = foldTable[scalar] else { continue }
             for f in folded.utf8 where n < 10 {
                 out[n] = f
                 n += 1
@@ -54,7 +57,8 @@ public enum INSCFirstName {
         out.withUnsafeMutableBufferPointer { normalise(utf8: input, into: $0.baseAddress!) }
     }
 
-    /// Decodes the UTF-8 scalar starting at `i`: (value, bytes consumed); nil value when malformed.
+    /// Decodes the UTF-8 scalar starting at `i`: (value, bytes consumed); nil value when malformed
+    /// (bad lead byte, missing continuation, overlong form, surrogate, beyond U+10FFFF).
     @inline(__always)
     static func decodeScalar(_ p: UnsafeBufferPointer<UInt8>, at i: Int) -> (UInt32?, Int) {
         let b0 = UInt32(p[i])
@@ -72,6 +76,8 @@ public enum INSCFirstName {
             guard c & 0xC0 == 0x80 else { return (nil, 1) }
             v = (v << 6) | (c & 0x3F)
         }
+        let minimum: UInt32 = need == 1 ? 0x80 : need == 2 ? 0x800 : 0x10000
+        guard v >= minimum, v <= 0x10FFFF, !(0xD800...0xDFFF).contains(v) else { return (nil, 1) }
         return (v, need + 1)
     }
 

@@ -18,7 +18,7 @@
 /// `description` is always masked (``masked``): interpolating a `NIR` into a log line never
 /// leaks it. Use ``formatted`` (15 characters) or ``body`` (13 characters) where the full value
 /// is really needed (messages to another system, `--reveal`).
-public struct NIR: Sendable, Hashable, CustomStringConvertible {
+public struct NIR: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The 13 characters without the key, uppercase, Corsican letters kept (`185022A004017`).
     public let body: String
     /// The key, 1…97 (computed, and equal to the given key when one was given).
@@ -61,17 +61,18 @@ public struct NIR: Sendable, Hashable, CustomStringConvertible {
     }
 
     init(scanned s: ScannedNIR) {
+        let f = s.fields
         body = s.bodyString
-        key = s.key
-        keyWasGiven = s.keyWasGiven
-        sexDigit = s.sexDigit
-        sex = s.sexDigit % 2 == 1 ? .male : .female
-        kind = NIRKind(sexDigit: s.sexDigit)
-        birthYear = s.year
-        birthMonth = s.month
-        monthKind = NIRMonthKind(month: s.month)!
+        key = f.key
+        keyWasGiven = f.keyWasGiven
+        sexDigit = f.sexDigit
+        sex = f.sexDigit % 2 == 1 ? .male : .female
+        kind = NIRKind(sexDigit: f.sexDigit)
+        birthYear = f.year
+        birthMonth = f.month
+        monthKind = NIRMonthKind(month: f.month)!
         place = s.place
-        order = s.order
+        order = f.order
     }
 
     /// The 15 characters: body and key (`279047511203483`). Unmasked: only for `--reveal` or a
@@ -84,6 +85,12 @@ public struct NIR: Sendable, Hashable, CustomStringConvertible {
 
     /// Always the masked form, so that string interpolation never leaks a NIR.
     public var description: String { masked }
+
+    /// Masked too (`debugPrint`, `String(reflecting:)`, test failure messages).
+    public var debugDescription: String { "NIR(\(masked))" }
+
+    /// `dump` and other mirrors see only the masked form.
+    public var customMirror: Mirror { Mirror(self, children: ["masked": masked], displayStyle: .struct) }
 
     /// Masks any NIR-like text (valid or not) for display: spaces are dropped, then the first
     /// character (sex) and the next two (year) are kept, the last two are kept when there are
@@ -261,115 +268,172 @@ public enum NIRError: Error, Sendable, Hashable, CustomStringConvertible {
 
 // MARK: - Byte-level scanner (shared by the String API and the INS-C batch)
 
-/// The fields of a valid NIR, without allocation: `bytes` holds the 13-character body.
-struct ScannedNIR {
-    var bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+/// The numeric fields of a valid NIR; the 13-character body is written by the scanner into a
+/// caller-provided buffer (no allocation on the batch path).
+struct NIRFields {
     var sexDigit = 0
     var year = 0
     var month = 0
     var order = 0
     var key = 0
     var keyWasGiven = false
+}
 
-    var bodyString: String {
-        withUnsafeBytes(of: bytes) { String(decoding: $0, as: UTF8.self) }
-    }
+/// A valid NIR's fields and body, for the `String` API.
+struct ScannedNIR {
+    var fields: NIRFields
+    var body: [UInt8]
+
+    var bodyString: String { String(decoding: body, as: UTF8.self) }
 
     var place: NIRPlace {
-        withUnsafeBytes(of: bytes) { raw -> NIRPlace in
-            func str(_ r: Range<Int>) -> String { String(decoding: raw[r], as: UTF8.self) }
-            let d0 = raw[5]
-            let d1 = raw[6]
-            if d0 == 0x39 && d1 == 0x39 { return .abroad(country: str(7..<10)) }
-            if d0 == 0x39 && d1 == 0x36 { return .tunisiaBeforeIndependence(code: str(7..<10)) }
-            if d0 == 0x39 && (d1 == 0x37 || d1 == 0x38) {
-                return .overseas(departement: str(5..<8), commune: str(8..<10))
-            }
-            return .metropolitan(departement: str(5..<7), commune: str(7..<10))
+        func str(_ r: Range<Int>) -> String { String(decoding: body[r], as: UTF8.self) }
+        let d0 = body[5]
+        let d1 = body[6]
+        if d0 == 0x39 && d1 == 0x39 { return .abroad(country: str(7..<10)) }
+        if d0 == 0x39 && d1 == 0x36 { return .tunisiaBeforeIndependence(code: str(7..<10)) }
+        if d0 == 0x39 && (d1 == 0x37 || d1 == 0x38) {
+            return .overseas(departement: str(5..<8), commune: str(8..<10))
         }
+        return .metropolitan(departement: str(5..<7), commune: str(7..<10))
     }
 }
 
 enum NIRScanner {
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
 
-    /// Key of 13 body bytes (digits, with `2A`/`2B` at offsets 5–6 already checked).
+    @inline(__always) static func isLetterOrDigit(_ b: UInt8) -> Bool {
+        isDigit(b) || (b >= 0x41 && b <= 0x5A)
+    }
+
+    /// Key of 13 body bytes: digits, with `2A`/`2B` at offsets 5–6 read as `19`/`18`. nil when
+    /// another non-digit is present.
+    @inline(__always)
     static func key(_ p: UnsafePointer<UInt8>) -> Int? {
         let corsica = p[5] == 0x32 && (p[6] == 0x41 || p[6] == 0x42)
-        var r: UInt32 = 0
+        var n: UInt64 = 0  // 13 digits < 2^64
         for i in 0..<13 {
-            var d = UInt32(p[i] &- 0x30)
+            var d = UInt64(p[i] &- 0x30)
             if corsica && i == 5 {
-                d = 1  // 2A -> 19, 2B -> 18
+                d = 1
             } else if corsica && i == 6 {
                 d = p[6] == 0x41 ? 9 : 8
             } else if d > 9 {
                 return nil
             }
-            r = (r &* 10 &+ d) % 97
+            n = n &* 10 &+ d
         }
-        return 97 - Int(r)
+        return 97 - Int(n % 97)
     }
 
-    /// Scans a NIR/NIA from UTF-8 bytes: spaces skipped, lowercase letters uppercased.
+    /// Fast path for the batch: accepts only the plain forms (exactly 13 or 15 ASCII characters,
+    /// digits, uppercase `2A`/`2B`, no spaces) that are valid, and fills `p` and `f` as
+    /// ``scan(_:into:)`` would. Returns false when unsure; the caller then runs ``scan(_:into:)``,
+    /// which decides and explains.
+    @inline(__always)
+    static func quickScan(_ input: UnsafeBufferPointer<UInt8>, into p: UnsafeMutablePointer<UInt8>, _ f: inout NIRFields)
+        -> Bool
+    {
+        let n = input.count
+        guard n == 13 || n == 15 else { return false }
+        let src = input.baseAddress!
+        var n13: UInt64 = 0
+        var bad = false
+        for i in 0..<13 {
+            let b = src[i]
+            p[i] = b
+            let d = b &- 0x30
+            bad = bad || d > 9
+            n13 = n13 &* 10 &+ UInt64(d)
+        }
+        if bad {
+            // Only Corsica may have letters, at offsets 5–6.
+            guard src[5] == 0x32, src[6] == 0x41 || src[6] == 0x42 else { return false }
+            for i in 0..<13 where i != 6 && src[i] &- 0x30 > 9 { return false }
+            n13 = 0
+            for i in 0..<13 {
+                let d: UInt64 = i == 5 ? 1 : i == 6 ? (src[6] == 0x41 ? 9 : 8) : UInt64(src[i] &- 0x30)
+                n13 = n13 &* 10 &+ d
+            }
+        }
+        let sex = Int(src[0] &- 0x30)
+        let month = Int(src[3] &- 0x30) * 10 + Int(src[4] &- 0x30)
+        let order = Int(src[10] &- 0x30) * 100 + Int(src[11] &- 0x30) * 10 + Int(src[12] &- 0x30)
+        guard sex >= 1 && sex <= 8, month <= 12 || (month >= 20 && month <= 42) || month >= 50, order != 0,
+            !(src[5] == 0x30 && src[6] == 0x30)
+        else { return false }
+        let key = 97 - Int(n13 % 97)
+        if n == 15 {
+            let k0 = src[13] &- 0x30
+            let k1 = src[14] &- 0x30
+            guard k0 <= 9, k1 <= 9, Int(k0) * 10 + Int(k1) == key else { return false }
+        }
+        f.sexDigit = sex
+        f.year = Int(src[1] &- 0x30) * 10 + Int(src[2] &- 0x30)
+        f.month = month
+        f.order = order
+        f.key = key
+        f.keyWasGiven = n == 15
+        return true
+    }
+
+    /// For the `String` API.
     static func scan(_ input: UnsafeBufferPointer<UInt8>) -> Result<ScannedNIR, NIRError> {
-        var s = ScannedNIR()
-        var keyBytes: (UInt8, UInt8) = (0, 0)
+        var body = [UInt8](repeating: 0, count: 13)
+        let r = body.withUnsafeMutableBufferPointer { scan(input, into: $0.baseAddress!) }
+        return r.map { ScannedNIR(fields: $0, body: body) }
+    }
+
+    /// Scans a NIR/NIA from UTF-8 bytes (spaces skipped, lowercase uppercased, one character per
+    /// UTF-8 sequence) and writes the 13-character body at `out` (13 bytes; written even when
+    /// invalid).
+    static func scan(_ input: UnsafeBufferPointer<UInt8>, into p: UnsafeMutablePointer<UInt8>)
+        -> Result<NIRFields, NIRError>
+    {
+        var f = NIRFields()
+        var k0: UInt8 = 0
+        var k1: UInt8 = 0
         var count = 0
         for var b in input where b != 0x20 && b & 0xC0 != 0x80 {
-            // Count characters, not bytes: a UTF-8 lead byte stands for its character (never valid).
+            // A UTF-8 lead byte stands for its whole character (never valid here).
             if b >= 0x80 { b = 0xFF } else if b >= 0x61 && b <= 0x7A { b -= 0x20 }
             if count < 13 {
-                withUnsafeMutableBytes(of: &s.bytes) { $0[count] = b }
+                p[count] = b
             } else if count == 13 {
-                keyBytes.0 = b
+                k0 = b
             } else if count == 14 {
-                keyBytes.1 = b
+                k1 = b
             }
             count += 1
         }
         if count == 0 { return .failure(.empty) }
         guard count == 13 || count == 15 else { return .failure(.wrongLength(count)) }
-        s.keyWasGiven = count == 15
-        return withUnsafeBytes(of: s.bytes) { raw -> Result<ScannedNIR, NIRError> in
-            let p = raw.bindMemory(to: UInt8.self)
-            let corsica = p[5] == 0x32 && (p[6] == 0x41 || p[6] == 0x42)
-            for i in 0..<13 where !isDigit(p[i]) && !(corsica && i == 6) {
-                if i == 5 || i == 6, !isDigit(p[5]) || !isDigit(p[6]),
-                    isLetterOrDigit(p[5]), isLetterOrDigit(p[6])
-                {
-                    return .failure(.badDepartment(String(decoding: [p[5], p[6]], as: UTF8.self)))
-                }
-                return .failure(.notADigit(position: i + 1))
+        f.keyWasGiven = count == 15
+        let corsica = p[5] == 0x32 && (p[6] == 0x41 || p[6] == 0x42)
+        for i in 0..<13 where !isDigit(p[i]) && !(corsica && i == 6) {
+            if i == 5 || i == 6, isLetterOrDigit(p[5]), isLetterOrDigit(p[6]) {
+                return .failure(.badDepartment(String(decoding: [p[5], p[6]], as: UTF8.self)))
             }
-            if s.keyWasGiven {
-                if !isDigit(keyBytes.0) { return .failure(.notADigit(position: 14)) }
-                if !isDigit(keyBytes.1) { return .failure(.notADigit(position: 15)) }
-            }
-            func num(_ a: Int, _ n: Int) -> Int {
-                var v = 0
-                for i in a..<(a + n) { v = v * 10 + Int(p[i] - 0x30) }
-                return v
-            }
-            s.sexDigit = num(0, 1)
-            guard (1...8).contains(s.sexDigit) else { return .failure(.badSexDigit(s.sexDigit)) }
-            s.year = num(1, 2)
-            s.month = num(3, 2)
-            guard NIRMonthKind(month: s.month) != nil else { return .failure(.badMonth(s.month)) }
-            if !corsica && num(5, 2) == 0 { return .failure(.badDepartment("00")) }
-            s.order = num(10, 3)
-            guard s.order != 0 else { return .failure(.badOrderNumber) }
-            s.key = key(p.baseAddress!)!
-            if s.keyWasGiven {
-                let given = Int(keyBytes.0 - 0x30) * 10 + Int(keyBytes.1 - 0x30)
-                guard given == s.key else { return .failure(.keyMismatch(expected: s.key, found: given)) }
-            }
-            return .success(s)
+            return .failure(.notADigit(position: i + 1))
         }
-    }
-
-    @inline(__always) static func isLetterOrDigit(_ b: UInt8) -> Bool {
-        isDigit(b) || (b >= 0x41 && b <= 0x5A)
+        if f.keyWasGiven {
+            if !isDigit(k0) { return .failure(.notADigit(position: 14)) }
+            if !isDigit(k1) { return .failure(.notADigit(position: 15)) }
+        }
+        @inline(__always) func digit(_ i: Int) -> Int { Int(p[i] &- 0x30) }
+        f.sexDigit = digit(0)
+        guard f.sexDigit >= 1 && f.sexDigit <= 8 else { return .failure(.badSexDigit(f.sexDigit)) }
+        f.year = digit(1) * 10 + digit(2)
+        f.month = digit(3) * 10 + digit(4)
+        guard NIRMonthKind(month: f.month) != nil else { return .failure(.badMonth(f.month)) }
+        if !corsica && p[5] == 0x30 && p[6] == 0x30 { return .failure(.badDepartment("00")) }
+        f.order = digit(10) * 100 + digit(11) * 10 + digit(12)
+        guard f.order != 0 else { return .failure(.badOrderNumber) }
+        f.key = key(p)!
+        if f.keyWasGiven {
+            let given = Int(k0 - 0x30) * 10 + Int(k1 - 0x30)
+            guard given == f.key else { return .failure(.keyMismatch(expected: f.key, found: given)) }
+        }
+        return .success(f)
     }
 }

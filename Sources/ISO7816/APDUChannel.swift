@@ -31,11 +31,14 @@ public struct APDUChannelConfiguration: Sendable, Hashable {
     public var allowOddInsReadBinary: Bool
     /// Most bytes one `readBinary` returns before `CardError.readLimitExceeded`.
     public var readBinaryLimit: Int
+    /// A fixed CLA for GET RESPONSE; `nil` follows the command's CLA (`APDUChannel.getResponseCLA(for:)`).
+    public var getResponseCLA: UInt8?
 
     public init(
         getResponseLimit: Int = 256, cardSupportsChaining: Bool? = nil, cardSupportsExtendedLength: Bool? = nil,
-        allowOddInsReadBinary: Bool = true, readBinaryLimit: Int = 1 << 20
+        allowOddInsReadBinary: Bool = true, readBinaryLimit: Int = 1 << 20, getResponseCLA: UInt8? = nil
     ) {
+        self.getResponseCLA = getResponseCLA
         self.getResponseLimit = getResponseLimit
         self.cardSupportsChaining = cardSupportsChaining
         self.cardSupportsExtendedLength = cardSupportsExtendedLength
@@ -117,6 +120,21 @@ public actor APDUChannel {
         return try await sendLocked(command, options: options)
     }
 
+    /// Sends one command and returns its response data when the status word is one of `accepted`.
+    /// - Parameter name: how the command is named in the error (e.g. "SELECT VITALE"); default: its header.
+    /// - Throws: `CardError.unexpectedStatus` (with the raw status word) for any other status word, and the
+    ///   errors of `send`.
+    public func sendExpecting(
+        _ command: CommandAPDU, accepted: Set<StatusWord> = [.success], name: String? = nil,
+        options: SendOptions = .standard
+    ) async throws(CardError) -> [UInt8] {
+        let r = try await send(command, options: options)
+        guard accepted.contains(r.statusWord) else {
+            throw .unexpectedStatus(r.statusWord, command: name ?? "the command \([command.cla, command.ins, command.p1, command.p2].hexString(separator: " "))")
+        }
+        return r.data
+    }
+
     /// Sends raw bytes as they are (no formatting, no T=0 rules) and returns the raw R-APDU.
     public func transmitRaw(_ bytes: [UInt8]) async throws(CardError) -> ResponseAPDU {
         await acquire()
@@ -165,12 +183,14 @@ public actor APDUChannel {
         if options.autoCorrectLe && r.sw1 == 0x6C {
             var c = frame.command
             c.ne = r.sw2 == 0 ? 256 : Int(r.sw2)
-            r = try await exchange(try encodeShort(c))
+            let again: [UInt8]
+            do { again = try c.encoded(extended: frame.extended) } catch { throw .invalidCommand(error) }
+            r = try await exchange(again)
         }
         guard options.autoGetResponse && r.sw1 == 0x61 else { return r }
         var data = r.data
         var count = 0
-        let cla = APDUChannel.getResponseCLA(for: frame.command.cla)
+        let cla = configuration.getResponseCLA ?? APDUChannel.getResponseCLA(for: frame.command.cla)
         while r.sw1 == 0x61 {
             guard count < configuration.getResponseLimit else {
                 throw .getResponseLimitExceeded(limit: configuration.getResponseLimit)
@@ -188,11 +208,12 @@ public actor APDUChannel {
         return ResponseAPDU(data: data, statusWord: r.statusWord)
     }
 
-    /// GET RESPONSE's CLA: the command's CLA with the chaining bit cleared for interindustry classes
-    /// (`00`…`7F`, logical channel and secure-messaging bits kept); `00` plus the channel bits for proprietary
-    /// classes (`80`…`FE`), whose GET RESPONSE is the interindustry one.
+    /// GET RESPONSE's CLA: the command's CLA, with the chaining bit cleared for interindustry classes
+    /// (`00`…`7F`; logical channel and secure-messaging bits kept). A proprietary class (`80`…`FE`) is kept as
+    /// it is: Vitale 1 answers only CLA `BC` and refuses `00` with `6E 00` (vitale.md §9.1), so its GET RESPONSE
+    /// is `BC C0 00 00 xx`. `APDUChannelConfiguration.getResponseCLA` overrides this.
     public static func getResponseCLA(for cla: UInt8) -> UInt8 {
-        cla < 0x80 ? cla & 0xEF : cla & 0x03
+        cla < 0x80 ? cla & 0xEF : cla
     }
 
     private func encodeShort(_ c: CommandAPDU) throws(CardError) -> [UInt8] {
@@ -250,16 +271,17 @@ extension APDUChannel {
         while true {
             if let length, out.count >= length { break }
             guard out.count < configuration.readBinaryLimit else { throw .readLimitExceeded(bytes: out.count) }
-            let want = min(chunk, length.map { $0 - out.count } ?? chunk)
+            var want = min(chunk, length.map { $0 - out.count } ?? chunk)
+            var ne = want
             let useSFI = first ? sfi : nil
             let odd: Bool
             let command: CommandAPDU
             if let s = useSFI, position <= 0xFF {
                 odd = false
-                command = CommandAPDU(ins: 0xB0, p1: 0x80 | s, p2: UInt8(position), ne: want)
+                command = CommandAPDU(ins: 0xB0, p1: 0x80 | s, p2: UInt8(position), ne: ne)
             } else if useSFI == nil && position <= 0x7FFF {
                 odd = false
-                command = CommandAPDU(ins: 0xB0, p1: UInt8(position >> 8), p2: UInt8(position & 0xFF), ne: want)
+                command = CommandAPDU(ins: 0xB0, p1: UInt8(position >> 8), p2: UInt8(position & 0xFF), ne: ne)
             } else {
                 guard configuration.allowOddInsReadBinary else {
                     throw .offsetNotAddressable(
@@ -269,12 +291,18 @@ extension APDUChannel {
                             : "an SFI read starting past byte 255 needs READ BINARY with odd INS (B1), which is disabled")
                 }
                 odd = true
+                // The answer is wrapped in data object 53: leave room for its tag and length in Ne.
+                func header(_ n: Int) -> Int { n < 0x80 ? 2 : n <= 0xFF ? 3 : 4 }
+                var d = min(want, chunk - 2)
+                while d > 1 && d + header(d) > chunk { d -= 1 }
+                want = d
+                ne = d + header(d)
                 let off: [UInt8] =
                     position <= 0xFF ? [UInt8(position)]
                     : position <= 0xFFFF ? [UInt8(position >> 8), UInt8(position & 0xFF)]
                     : [UInt8(position >> 16), UInt8((position >> 8) & 0xFF), UInt8(position & 0xFF)]
                 command = CommandAPDU(
-                    ins: 0xB1, p1: 0x00, p2: useSFI ?? 0x00, data: [0x54, UInt8(off.count)] + off, ne: want)
+                    ins: 0xB1, p1: 0x00, p2: useSFI ?? 0x00, data: [0x54, UInt8(off.count)] + off, ne: ne)
             }
             let name = "READ BINARY at offset \(position)"
             let r = try await sendLocked(command, options: .standard)

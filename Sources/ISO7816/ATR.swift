@@ -82,7 +82,7 @@ public struct ATR: Sendable, Hashable {
     public private(set) var tckValid: Bool?
     /// Bytes after the end of the ATR as T0 and the TDi describe it.
     public private(set) var extraBytes: [UInt8] = []
-    /// Problems found, in the user's words; empty for a well-formed ATR.
+    /// Problems found, in the user's words (historical-bytes problems included); empty for a well-formed ATR.
     public private(set) var errors: [String] = []
 
     /// Decodes `bytes` (any length; problems are reported in `errors`).

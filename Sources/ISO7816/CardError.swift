@@ -28,7 +28,7 @@ public enum CardError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidCommand(let e): return "the command cannot be sent: \(e)"
         case .malformedResponse(let why): return "the card's answer is malformed: \(why)"
         case .unexpectedStatus(let sw, let command):
-            return "the card refused \(command) with status \(sw) (\(sw.meaning))"
+            return "the card refused \(command) with status \(sw) (\(CardError.words(for: sw)))"
         case .getResponseLimitExceeded(let n):
             return "the card kept announcing more data (61 xx) after \(n) GET RESPONSE commands; stopped"
         case .lengthNotSupported(let nc, let ne, let why):
@@ -37,6 +37,49 @@ public enum CardError: Error, Sendable, Equatable, CustomStringConvertible {
         case .emptyRead(let o): return "the card answered READ BINARY at offset \(o) with success but no data"
         case .offsetNotAddressable(let o, let why): return "offset \(o) cannot be read: \(why)"
         case .readLimitExceeded(let n): return "the read was stopped after \(n) bytes (limit reached)"
+        }
+    }
+
+    /// A short phrase for a status word (ISO/IEC 7816-4 §5.6; PC/SC v2 part 10 for 64xx).
+    static func words(for sw: StatusWord) -> String {
+        switch sw.meaning {
+        case .success: return "success"
+        case .moreDataAvailable(let n): return "\(n) more bytes available"
+        case .warningStateUnchanged: return "warning, nothing changed"
+        case .endOfFileReachedBeforeLe: return "end of file reached before the expected length"
+        case .verificationFailed(let n): return "wrong PIN or key, \(n) tries left"
+        case .warningStateChanged: return "warning, state changed"
+        case .pinEntryTimeout: return "no PIN entered on the pinpad in time"
+        case .pinEntryCancelled: return "PIN entry cancelled on the pinpad"
+        case .pinsDiffer: return "the new PIN and its confirmation differ"
+        case .pinLengthOutOfRange: return "PIN length out of range"
+        case .readerRefused: return "refused by the reader"
+        case .memoryFailure: return "card memory failure"
+        case .wrongLength: return "wrong length"
+        case .logicalChannelNotSupported: return "logical channel not supported"
+        case .secureMessagingNotSupported: return "secure messaging not supported"
+        case .lastCommandOfChainExpected: return "last command of the chain expected"
+        case .claFunctionNotSupported: return "function in CLA not supported"
+        case .securityStatusNotSatisfied: return "security status not satisfied"
+        case .authenticationMethodBlocked: return "blocked"
+        case .referenceDataNotUsable: return "reference data not usable"
+        case .conditionsOfUseNotSatisfied: return "conditions of use not satisfied"
+        case .commandNotAllowed: return "command not allowed"
+        case .incorrectDataField: return "incorrect data"
+        case .functionNotSupported: return "function not supported"
+        case .fileOrApplicationNotFound: return "file or application not found"
+        case .recordNotFound: return "record not found"
+        case .notEnoughMemory: return "not enough memory"
+        case .incorrectP1P2: return "incorrect parameters P1-P2"
+        case .referencedDataNotFound: return "referenced data not found"
+        case .wrongParameters: return "wrong parameters"
+        case .wrongP1P2: return "offset or parameters outside the file"
+        case .wrongLe(let n): return "wrong length, the card has \(n) bytes"
+        case .instructionNotSupported: return "instruction not supported"
+        case .classNotSupported: return "class not supported"
+        case .noPreciseDiagnosis: return "no precise diagnosis"
+        case .desfire(let code): return "DESFire status \([code].hexString())"
+        case .unknown: return "unknown status"
         }
     }
 }

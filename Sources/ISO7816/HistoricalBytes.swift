@@ -109,7 +109,6 @@ public struct HistoricalBytes: Sendable, Hashable {
             category = .compactTLVWithStatus
             if bytes.count < 4 {
                 errors.append("historical bytes of category 00 need a 3-byte status indicator at the end")
-                decodeObjects(Array(bytes.dropFirst()))
             } else {
                 decodeObjects(Array(bytes[1..<(bytes.count - 3)]))
                 let n = bytes.count

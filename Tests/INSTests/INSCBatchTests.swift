@@ -44,6 +44,25 @@ import Testing
         #expect(summary == { var s = INSCBatchSummary(); s.lines = 2; s.computed = 1; s.copied = 1; return s }())
     }
 
+    @Test func byteOrderMarkAndLatin1Rows() throws {
+        // UTF-8 BOM then a comment; a Latin-1 "HÉLÈNE" (0xC9, 0xC8) is refused, not silently hashed as "HLNE".
+        var bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("# base\n".utf8)
+        bytes += [0x48, 0xC9, 0x4C, 0xC8, 0x4E, 0x45] + Array(";19500512;195054410908745\n".utf8)
+        bytes += Array("HÉLÈNE;19500512;195054410908745\n".utf8)
+        var input = ByteArrayBatchInput(bytes)
+        var output = ByteArrayBatchOutput()
+        let summary = try INSCBatch.process(input: &input, output: &output)
+        var expected: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("# base\n".utf8)
+        expected += [0x48, 0xC9, 0x4C, 0xC8, 0x4E, 0x45]
+        expected += Array(";19500512;195054410908745;ERROR:line 2: the first name is not valid UTF-8 (convert the file, e.g. iconv -f LATIN1 -t UTF-8)\n".utf8)
+        expected += Array("HÉLÈNE;19500512;195054410908745;0613343158201338895021\n".utf8)
+        #expect(output.bytes == expected)
+        #expect(summary.copied == 1 && summary.failed == 1 && summary.computed == 1)
+        // A BOM before a data row on line 1 is not part of the first name.
+        #expect(INSCBatch.process("\u{FEFF}PHILIPPE;610217;1610275754289\n").output
+            == "\u{FEFF}PHILIPPE;610217;1610275754289;0833910461279517589858\n")
+    }
+
     @Test func emptyInput() {
         let (output, summary) = INSCBatch.process("")
         #expect(output == "")

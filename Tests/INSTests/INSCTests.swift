@@ -1,3 +1,4 @@
+import CarteCrypto
 import Testing
 
 @testable import INS
@@ -194,6 +195,20 @@ import Testing
         #expect(out.utf8.allSatisfy { $0 == 0x20 || (0x41...0x5A).contains($0) })
     }
 
+    @Test(arguments: [
+        [0x48, 0xC9, 0x4C],  // Latin-1 É between letters
+        [0xC3],  // truncated sequence
+        [0xC0, 0x80],  // overlong NUL
+        [0xED, 0xA0, 0x80],  // surrogate
+        [0xF4, 0x90, 0x80, 0x80],  // beyond U+10FFFF
+        [0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0xFF],  // after 10 letters
+    ] as [[UInt8]])
+    func invalidUTF8FirstNamesAreRefused(_ bytes: [UInt8]) {
+        var out = [UInt8](repeating: 0x20, count: 10)
+        let n = bytes.withUnsafeBufferPointer { INSCFirstName.normalise(utf8: $0, into: &out) }
+        #expect(n == -1)
+    }
+
     @Test func accentedAndPlainNamesGiveTheSameINSC() throws {
         // Our own expectation (accents folded), anchored on the persona value of HELENE.
         let plain = try INSC.compute(prenom: "HELENE", birthDate: "19500512", nir: "195054410908745")
@@ -255,6 +270,28 @@ import Testing
         #expect(insc.hl7v2CX == "0833910461279517589858^^^&1.2.250.1.213.1.4.2&ISO^INS-C")
         #expect(INSC.oid == "1.2.250.1.213.1.4.2")
         #expect("\(insc)" == "0833910461279517589858")
+    }
+
+    @Test func allocationFreeDigestMatchesTheOneShot() {
+        // The batch hashes through Digest.sha256(_:into:); it must equal Digest.sha256(_:).
+        var rng = SplitMix64(seed: 7)
+        for length in [0, 1, 29, 55, 56, 63, 64, 65, 200] {
+            let message = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            var out = [UInt8](repeating: 0, count: 32)
+            message.withUnsafeBytes { m in out.withUnsafeMutableBufferPointer { Digest.sha256(m, into: $0.baseAddress!) } }
+            #expect(out == Digest.sha256(message))
+        }
+        // FIPS 180-4 "abc".
+        var abc = [UInt8](repeating: 0, count: 32)
+        Array("abc".utf8).withUnsafeBytes { m in abc.withUnsafeMutableBufferPointer { Digest.sha256(m, into: $0.baseAddress!) } }
+        #expect(abc.prefix(4) == [0xBA, 0x78, 0x16, 0xBF])
+    }
+
+    @Test func qualiteAsNumber() {
+        #expect(INSC.forBeneficiary(qualite: 0, nirCertifie: nil, cardNIR: "279047511203483", prenom: "CLAIRE",
+            dateNaissance: "19790412").map(\.value) == .success("0122404254843673961022"))
+        #expect(INSC.forBeneficiary(qualite: 6, nirCertifie: nil, cardNIR: "171096912304538", prenom: "LUCAS",
+            dateNaissance: "20150617") == .failure(.noOwnNIR(qualite: 6)))
     }
 
     func checkStructure(_ insc: INSC) {

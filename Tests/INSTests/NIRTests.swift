@@ -195,6 +195,7 @@ import Testing
         let alphabet = Array("0123456789 AB2ab-é;".unicodeScalars)
         let seeds = Self.accepted.map(\.input)
         var valid = 0
+        var quickAccepted = 0
         for i in 0..<20_000 {
             var s: String
             if i % 2 == 0 {
@@ -206,6 +207,27 @@ import Testing
                 chars[pos] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
                 s = String(String.UnicodeScalarView(chars))
             }
+            // The batch fast path never accepts what the full scanner rejects, and agrees on fields.
+            var bytes = Array(s.utf8)
+            var quickBody = [UInt8](repeating: 0, count: 13)
+            var fullBody = [UInt8](repeating: 0, count: 13)
+            var fields = NIRFields()
+            let quick = bytes.withUnsafeMutableBufferPointer { b in
+                quickBody.withUnsafeMutableBufferPointer { NIRScanner.quickScan(UnsafeBufferPointer(b), into: $0.baseAddress!, &fields) }
+            }
+            let full = bytes.withUnsafeMutableBufferPointer { b in
+                fullBody.withUnsafeMutableBufferPointer { NIRScanner.scan(UnsafeBufferPointer(b), into: $0.baseAddress!) }
+            }
+            if quick {
+                quickAccepted += 1
+                guard case .success(let f) = full else {
+                    Issue.record("fast path accepted what the scanner rejects: \(NIR.mask(s))")
+                    continue
+                }
+                #expect(quickBody == fullBody)
+                #expect([f.sexDigit, f.year, f.month, f.order, f.key] == [fields.sexDigit, fields.year, fields.month, fields.order, fields.key])
+                #expect(f.keyWasGiven == fields.keyWasGiven)
+            }
             if case .success(let nir) = NIR.validate(s) {
                 valid += 1
                 // Whatever is accepted is self-consistent.
@@ -215,6 +237,7 @@ import Testing
         }
         // Single-character mutations of valid numbers are mostly caught by the key.
         #expect(valid > 0 && valid < 10_000)
+        #expect(quickAccepted > 0 && quickAccepted <= valid)
     }
 }
 
@@ -228,5 +251,58 @@ struct SplitMix64 {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite struct NIRReportTests {
+    @Test func jsonMaskedByDefault() {
+        #expect(NIRReport.json(for: "279047511203483", reveal: false)
+            == #"{"valid":true,"reason":null,"sex":"female","birthYear":79,"birthMonth":4,"place":{"kind":"metropolitan"},"key":83,"kind":"nir","monthKind":"calendar","keyGiven":true,"nir":"2 79 •• •• ••• ••• 83"}"#)
+    }
+
+    @Test func jsonRevealed() {
+        #expect(NIRReport.json(for: "1 85 02 2A 004 017", reveal: true)
+            == #"{"valid":true,"reason":null,"sex":"male","birthYear":85,"birthMonth":2,"place":{"kind":"metropolitan","departement":"2A","commune":"004"},"key":17,"kind":"nir","monthKind":"calendar","keyGiven":false,"nir":"185022A00401717"}"#)
+        #expect(NIRReport.json(for: "165009935012356", reveal: true).contains(#""place":{"kind":"abroad","country":"350"}"#))
+        #expect(NIRReport.json(for: "165009935012356", reveal: false).contains(#""place":{"kind":"abroad"},"#))
+    }
+
+    @Test func jsonInvalid() {
+        #expect(NIRReport.json(for: "279047511203484", reveal: false)
+            == #"{"valid":false,"reason":"the NIR key is 84 but the number gives 83: a digit is probably wrong","sex":null,"birthYear":null,"birthMonth":null,"place":null,"key":null,"kind":null,"monthKind":null,"keyGiven":null,"nir":"2 79 •• •• ••• ••• 84"}"#)
+        #expect(NIRReport.json(for: "\"x\n", reveal: true).hasSuffix(#""nir":"\"x\n"}"#))
+    }
+
+    @Test func text() throws {
+        #expect(NIRReport.text(for: try NIR("279047511203483"), reveal: false) == """
+            valid NIR 2 79 •• •• ••• ••• 83
+            sex    female
+            born   year 79, month 04 (calendar)
+            place  metropolitan (--reveal to show)
+            key    83
+            """)
+        #expect(NIRReport.text(for: try NIR("4791075056123"), reveal: true) == """
+            valid NIA (temporary number) 479107505612321
+            sex    female
+            born   year 79, month 10 (calendar)
+            place  metropolitan, département 75, commune 056
+            key    21 (computed; not given)
+            """)
+    }
+
+    @Test func mirrorsAndDebugDescriptionsAreMasked() throws {
+        let nir = try NIR("279047511203483")
+        var dumped = ""
+        dump(nir, to: &dumped)
+        #expect(!dumped.contains("2790475112034"))
+        #expect(!String(reflecting: nir).contains("2790475112034"))
+        #expect(String(reflecting: nir) == "NIR(2 79 •• •• ••• ••• 83)")
+        let choice = try INSC.selectNIR(qualite: "00", nirCertifie: nil, cardNIR: "279047511203483").get()
+        var dumpedChoice = ""
+        dump(choice, to: &dumpedChoice)
+        #expect(!dumpedChoice.contains("2790475112034"))
+        var dumpedMatricule = ""
+        dump(MatriculeINS(nir: nir), to: &dumpedMatricule)
+        #expect(!dumpedMatricule.contains("2790475112034"))
     }
 }
