@@ -178,7 +178,7 @@ public actor BadgeSession {
         guard siteMasterKey.count == 16 else {
             throw .invalidArgument("the site master key is 16 bytes (AES-128), got \(siteMasterKey.count)")
         }
-        return try await inTransaction { () async throws(BadgeError) -> BadgeIdentity in
+        return try await inTransaction { @Sendable () async throws(BadgeError) -> BadgeIdentity in
             try await self.badgeFlow(siteMasterKey: siteMasterKey, layout: layout)
         }
     }
@@ -217,21 +217,19 @@ public actor BadgeSession {
         }
     }
 
+    /// Runs `body` inside `CardTransport.withTransaction` (PC/SC `SCardBeginTransaction` … `SCardEndTransaction`),
+    /// so no other application can interleave commands; the transaction ends even when `body` throws.
     private func inTransaction<T: Sendable>(
-        _ body: () async throws(BadgeError) -> T
+        _ body: @escaping @Sendable () async throws(BadgeError) -> T
     ) async throws(BadgeError) -> T {
         do {
-            try await transport.beginTransaction()
+            return try await transport.withTransaction { @Sendable () async throws -> T in try await body() }
+        } catch let e as BadgeError {
+            throw e
+        } catch let e as TransportError {
+            throw .transport(e)
         } catch {
-            throw .transport(error)
-        }
-        do {
-            let value = try await body()
-            await transport.endTransaction()
-            return value
-        } catch {
-            await transport.endTransaction()
-            throw error
+            throw .transport(.failed("\(error)"))
         }
     }
 

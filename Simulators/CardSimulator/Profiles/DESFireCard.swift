@@ -1,4 +1,5 @@
 import CarteCrypto
+import Foundation
 import ISO7816
 
 /// A simulated NXP MIFARE DESFire EV1 badge speaking its native commands wrapped in ISO/IEC 7816-4
@@ -175,6 +176,26 @@ public final class DESFireCard: VirtualCard {
         self.init(
             uid: uid, atr: atr,
             applications: [Application(aid: aid, keys: keys, files: [UInt8(fileID): file])], random: random)
+    }
+
+    /// Builds the badge persona `id` (a `badges` entry of the bundled personas.json, `card` = `desfire-ev1`),
+    /// with the site master key of the same file (`site.desfireMasterKeyAES128`).
+    /// - Throws: `PersonaError.missingField` when the persona or the site key is absent, or as
+    ///   `init(persona:siteMasterKey:random:)`.
+    public static func bundledPersona(
+        _ id: String, random: @escaping (Int) -> [UInt8] = DESFireCard.systemRandom
+    ) throws(PersonaError) -> DESFireCard {
+        guard let url = Bundle.module.url(forResource: "personas", withExtension: "json"),
+            let data = try? Data(contentsOf: url),
+            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { throw .missingField("personas.json") }
+        guard let badge = (json["badges"] as? [[String: Any]])?.first(where: { $0["id"] as? String == id }) else {
+            throw .missingField("badges[\(id)]")
+        }
+        guard let keyHex = (json["site"] as? [String: Any])?["desfireMasterKeyAES128"] as? String,
+            let key = [UInt8](hex: keyHex)
+        else { throw .missingField("site.desfireMasterKeyAES128") }
+        return try DESFireCard(persona: badge, siteMasterKey: key, random: random)
     }
 
     /// Size of the badge file, in bytes.
