@@ -202,7 +202,7 @@ public actor BadgeSession {
             try await self.authenticateAES(keyNumber: layout.keyNumber, key: key)
             return try await self.readData(file: layout.fileNumber, offset: 0, length: 0)
         }
-        let content = try BadgeContent(parsing: bytes)
+        let content = try BadgeFileContent(parsing: bytes)
         return BadgeIdentity(uid: uid, badgeNumber: content.badgeNumber, holder: content.holder, assurance: .desfireAES)
     }
 

@@ -228,23 +228,23 @@ private func durandReader() throws -> TestContactlessReader {
 
     @Test func badgeContent() throws {
         let file = hex("01 01 08") + Array("B-000417".utf8) + hex("02 0B") + Array("cps3-durand".utf8) + [0, 0, 0]
-        let c = try BadgeContent(parsing: file)
+        let c = try BadgeFileContent(parsing: file)
         #expect(c.badgeNumber == "B-000417")
         #expect(c.holder == "cps3-durand")
         // Unknown tags are skipped.
-        #expect(try BadgeContent(parsing: hex("01 7F 01 AA") + Array(file.dropFirst())).holder == "cps3-durand")
-        #expect(throws: BadgeError.malformedResponse("the badge file is empty")) { try BadgeContent(parsing: []) }
+        #expect(try BadgeFileContent(parsing: hex("01 7F 01 AA") + Array(file.dropFirst())).holder == "cps3-durand")
+        #expect(throws: BadgeError.malformedResponse("the badge file is empty")) { try BadgeFileContent(parsing: []) }
         #expect(throws: BadgeError.malformedResponse("badge file layout version 2 unknown")) {
-            try BadgeContent(parsing: [0x02] + file.dropFirst())
+            try BadgeFileContent(parsing: [0x02] + file.dropFirst())
         }
         #expect(throws: BadgeError.malformedResponse("badge file TLV 1 runs past the end of the file")) {
-            try BadgeContent(parsing: hex("01 01 09 41"))
+            try BadgeFileContent(parsing: hex("01 01 09 41"))
         }
         #expect(throws: BadgeError.malformedResponse("the badge file has no holder")) {
-            try BadgeContent(parsing: hex("01 01 01 41 00"))
+            try BadgeFileContent(parsing: hex("01 01 01 41 00"))
         }
         #expect(throws: BadgeError.malformedResponse("the badge number is not UTF-8")) {
-            try BadgeContent(parsing: hex("01 01 01 FF"))
+            try BadgeFileContent(parsing: hex("01 01 01 FF"))
         }
     }
 
@@ -272,7 +272,7 @@ private func durandReader() throws -> TestContactlessReader {
             } else {
                 b = (0..<Int(next() % 40)).map { _ in UInt8(next() & 0xFF) }
             }
-            if (try? BadgeContent(parsing: b)) != nil { parsed += 1 }
+            if (try? BadgeFileContent(parsing: b)) != nil { parsed += 1 }
             _ = try? DESFireVersion(parsing: b)
             _ = ContactlessCardKind(atr: b)
         }
