@@ -346,6 +346,29 @@ private func durandReader() throws -> TestContactlessReader {
         #expect(try await session.getApplicationIDs() == [hex("F5 43 41")])
     }
 
+    /// In an authenticated session every command and answer moves the CMAC IV: GetVersion and GetApplicationIDs
+    /// answers carry an 8-byte CMAC, and the read that follows still verifies.
+    @Test func ivChainsThroughPlainCommandsOfTheSession() async throws {
+        let reader = try durandReader()
+        let session = BadgeSession(transport: reader, randomBytes: rndA)
+        try await session.selectApplication(aid: hex("F5 43 41"))
+        try await session.authenticateAES(keyNumber: 1, key: hex("47E7896EABC2DFB54C72C39BEF2023D6"))
+        let v = try await session.getVersion()
+        #expect(v.uid == durandUID)
+        #expect(reader.exchanges.last?.response.count == 14 + 8 + 2)
+        #expect(try await session.getApplicationIDs() == [hex("F5 43 41")])
+        #expect(reader.exchanges.last?.response.count == 3 + 8 + 2)
+        let bytes = try await session.readData(file: 1, offset: 3, length: 8)
+        #expect(bytes == Array("B-000417".utf8))
+        #expect(await session.isAuthenticated)
+        // An error status ends the session.
+        await #expect(throws: BadgeError.unexpectedStatus(StatusWord(0x91BE))) {
+            try await session.readData(file: 1, offset: 60, length: 8)
+        }
+        #expect(await !session.isAuthenticated)
+        await #expect(throws: BadgeError.permissionDenied) { try await session.readData(file: 1, offset: 0, length: 1) }
+    }
+
     @Test func selectApplicationBytesAndNotFound() async throws {
         let reader = try durandReader()
         let session = BadgeSession(transport: reader, randomBytes: rndA)
