@@ -7,6 +7,12 @@ public struct PKCS15Application: Sendable, Hashable {
     /// Path of the application DF (e.g. `3F 00 00 01`), if given.
     public var path: [UInt8]?
 
+    public init(aid: [UInt8], label: String?, path: [UInt8]?) {
+        self.aid = aid
+        self.label = label
+        self.path = path
+    }
+
     /// Decodes the records of EF.DIR; records that do not decode are skipped.
     public static func records(in efDIR: [UInt8]) -> [PKCS15Application] {
         let objects = BERTLV.decodeLenient(efDIR, skipPadding: true).objects
@@ -62,6 +68,13 @@ public struct PKCS15Entry: Sendable, Hashable {
     public var id: [UInt8]?
     /// The file holding the value.
     public var path: [UInt8]
+
+    public init(label: String, authID: [UInt8]?, id: [UInt8]?, path: [UInt8]) {
+        self.label = label
+        self.authID = authID
+        self.id = id
+        self.path = path
+    }
 
     /// Decodes every entry of a directory file; entries without a path are skipped (padding `00`/`FF` allowed).
     public static func entries(in bytes: [UInt8]) -> [PKCS15Entry] {
