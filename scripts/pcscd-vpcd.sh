@@ -62,6 +62,13 @@ answering() {
     return 1
 }
 
+# Starts "$@" in the background, detached from our stdio, with every inherited descriptor above 2 closed: pcscd
+# must not keep the caller's sockets or pipes open (a test's vpcd connection, a CI runner's output pipe).
+launch() {
+    nohup bash -c 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-"; done; exec "$@"' \
+        carte-pcscd "$@" >"$LOG" 2>&1 </dev/null &
+}
+
 start() {
     if [ -n "$(daemon_pid)" ] && [ -S "$SOCK" ]; then
         echo "pcscd (private, pid $(daemon_pid)) already running" >&2
@@ -83,11 +90,10 @@ CONFEOF
     if pcscd --version 2>/dev/null | grep -Eq 'version (1\.|0\.)'; then
         # 1.x daemon: socket path is compiled in; isolate /run/pcscd in a private mount namespace.
         command -v unshare >/dev/null || { echo "unshare (util-linux) is needed for a private pcscd 1.x" >&2; exit 1; }
-        nohup unshare --mount --propagation private sh -c \
-            "mkdir -p /run/pcscd && mount --bind '$RUN' /run/pcscd && exec pcscd --foreground -c '$CONF'" \
-            >"$LOG" 2>&1 </dev/null &
+        launch unshare --mount --propagation private sh -c \
+            "mkdir -p /run/pcscd && mount --bind '$RUN' /run/pcscd && exec pcscd --foreground -c '$CONF'"
     else
-        PCSCLITE_CSOCK_NAME="$SOCK" nohup pcscd --foreground -c "$CONF" >"$LOG" 2>&1 </dev/null &
+        PCSCLITE_CSOCK_NAME="$SOCK" launch pcscd --foreground -c "$CONF"
     fi
     echo $! > "$PIDFILE"
     i=0

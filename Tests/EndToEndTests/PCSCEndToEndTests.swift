@@ -5,6 +5,10 @@ import PCSC
 import Testing
 import VirtualPCD
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// End-to-end through the real pcscd and vpcd. Enabled by `CARTE_E2E=1`, with a private pcscd + vpcd running
 /// and `PCSCLITE_CSOCK_NAME` exported:
 ///
@@ -224,14 +228,21 @@ struct PCSCEndToEndTests {
         await card.disconnect(.leave)
     }
 
+    /// Runs `sh script arg` with stdin/stdout/stderr on /dev/null and waits for it (the script closes every other
+    /// inherited descriptor before starting pcscd, so pcscd never holds this process's sockets).
     static func run(_ script: String, _ arg: String) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = [script, arg]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        let args: [String] = ["/bin/sh", script, arg]
+        let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ)
+        guard rc == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : -1
     }
 }
