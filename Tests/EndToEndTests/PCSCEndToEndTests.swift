@@ -188,6 +188,15 @@ struct PCSCEndToEndTests {
         #expect(features[.verifyPINDirect] == nil)
         let caps = await card.capabilities
         #expect(!caps.hasPinpad)
+        // vsmartcard 0.8 (Debian 12) answers GET_FEATURE_REQUEST with SCARD_E_UNSUPPORTED_FEATURE: no features
+        // at all. Later vpcd versions list GET_TLV_PROPERTIES with dwMaxAPDUDataSize = 65536 (spec note §3.3).
+        if let props = try await card.tlvProperties() {
+            #expect(props.maxAPDUDataSize == 65536)
+            #expect(caps.supportsExtendedLength)
+        } else {
+            #expect(features.controlCodes.isEmpty)
+            #expect(!caps.supportsExtendedLength)
+        }
         let structure = try PINVerifyStructure(header: [0x00, 0x20, 0x00, 0x81], minPIN: 4, maxPIN: 8)
         await #expect(throws: TransportError.notSupported("PIN entry on the reader (VERIFY_PIN_DIRECT)")) {
             _ = try await card.verifyPINOnPinpad(structure)
