@@ -179,6 +179,53 @@ struct PCSCEndToEndTests {
         _ = await log.waitFor(after: mark, seconds: 3, Self.isRemoved)
     }
 
+    /// Another connection resets the card: the next call says `cardReset` (the APDU is not resent), the connection
+    /// is usable again at once, and the caller replays its set-up (SELECT).
+    @Test func resetByAnotherApplicationGivesCardReset() async throws {
+        guard let (log, _) = await Self.monitorWithEmptySlot() else { return }
+        defer { Task { await log.stop() } }
+        let client = VPCDSlotClient(port: Self.port)
+        defer { client.stop() }
+        let mark = await log.mark()
+        try client.insert(TestCard())
+        #expect(await log.waitFor(after: mark, seconds: 3, Self.isInserted) != nil)
+
+        let a = PCSCCard(readerName: Self.reader)
+        let b = PCSCCard(readerName: Self.reader)
+        _ = try await a.connect(preferred: [.t1])
+        #expect(try await a.transmit(TestCard.select) == [0x90, 0x00])
+        _ = try await b.connect(preferred: [.t1])
+        await b.disconnect(.reset)
+        await #expect(throws: TransportError.cardReset) {
+            _ = try await a.transmit(TestCard.readBinary(offset: 0, length: 200))
+        }
+        // The reset card lost its selection: READ BINARY without SELECT is refused by the card, not the binding.
+        #expect(try await a.transmit(TestCard.readBinary(offset: 0, length: 200)) == [0x69, 0x86])
+        #expect(try await a.transmit(TestCard.select) == [0x90, 0x00])
+        #expect(try await a.transmit(TestCard.readBinary(offset: 0, length: 200)) == Array(TestCard.file[0..<200]) + [0x90, 0x00])
+        await a.disconnect(.leave)
+    }
+
+    /// An exclusive holder makes the others `busy` after the bounded retries; once it leaves, they connect.
+    @Test func exclusiveHolderMakesOthersBusy() async throws {
+        guard let (log, _) = await Self.monitorWithEmptySlot() else { return }
+        defer { Task { await log.stop() } }
+        let client = VPCDSlotClient(port: Self.port)
+        defer { client.stop() }
+        let mark = await log.mark()
+        try client.insert(TestCard())
+        #expect(await log.waitFor(after: mark, seconds: 3, Self.isInserted) != nil)
+
+        let holder = PCSCCard(readerName: Self.reader, shareMode: .exclusive)
+        let other = PCSCCard(readerName: Self.reader, sharingRetries: 1)
+        _ = try await holder.connect(preferred: [.t1])
+        await #expect(throws: TransportError.busy) { _ = try await other.connect(preferred: [.t1]) }
+        await holder.disconnect(.leave)
+        _ = try await other.connect(preferred: [.t1])
+        #expect(try await other.transmit(TestCard.select) == [0x90, 0x00])
+        await other.disconnect(.leave)
+    }
+
     /// vpcd has no pinpad (spec note §4.1): discovery finds no VERIFY_PIN_DIRECT and the caller falls back to
     /// keypad entry; the pinpad path itself is tested against the simulator's pinpad reader.
     @Test func featureDiscoveryFindsNoPinpad() async throws {
