@@ -170,6 +170,21 @@ struct CPSAuthenticationTests {
         #expect(r.identity == nil)
     }
 
+    @Test("the card is reset after the PIN (SCARD_W_RESET_CARD): same card → cardRemoved; another card → cardSwapped", arguments: CardSource.allCases)
+    func resetAfterPIN(source: CardSource) async throws {
+        let (reader, _) = try await Fixture.reader(source, "cps3-durand")
+        let r = try await Fixture.authenticator().authenticate(
+            transport: TamperingTransport(reader, resetAfterVerify: true), keypad: Fixture.keypad("1234", CallCounter()))
+        #expect(r.outcome == .cardRemoved)
+        #expect(r.detail.contains("reset"))
+        let (again, _) = try await Fixture.reader(source, "cps3-durand")
+        let (other, _) = try await Fixture.reader(source, "cps3-moreau-pharmacist")
+        let s = try await Fixture.authenticator().authenticate(
+            transport: TamperingTransport(again, other: other, resetAfterVerify: true), keypad: Fixture.keypad("1234", CallCounter()))
+        #expect(s.outcome == .cardSwapped)
+        #expect(s.identity == nil)
+    }
+
     @Test("the card is removed before the PIN → cardRemoved", arguments: CardSource.allCases)
     func removed(source: CardSource) async throws {
         let (reader, _) = try await Fixture.reader(source, "cps3-durand")
