@@ -32,7 +32,7 @@ public struct KeyUsage: OptionSet, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Well-known object identifiers used by the certificates we read and build.
-public enum OID {
+public enum CertificateOID {
     public static let clientAuth = "1.3.6.1.5.5.7.3.2"
     public static let emailProtection = "1.3.6.1.5.5.7.3.4"
     public static let anyPolicy = "2.5.29.32.0"
@@ -44,11 +44,15 @@ public enum OID {
 public struct Certificate: Sendable, Hashable, CustomStringConvertible {
     /// The DER encoding, exactly as given.
     public let der: [UInt8]
+    /// Subject name (RFC 4514 order: `subject.description` is "CN=…+SN=…+GN=…, title=…, C=FR").
     public let subject: DistinguishedName
+    /// Issuer name.
     public let issuer: DistinguishedName
     /// Serial number, big-endian magnitude (no sign byte).
     public let serialNumber: [UInt8]
+    /// Validity period start (second precision).
     public let notBefore: Date
+    /// Validity period end (second precision).
     public let notAfter: Date
     /// keyUsage, nil when the extension is absent.
     public let keyUsage: KeyUsage?
@@ -60,7 +64,9 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
     public let isCA: Bool
     /// basicConstraints pathLenConstraint, nil when absent.
     public let pathLength: Int?
+    /// subjectKeyIdentifier bytes (20 bytes when made by `CertificateBuilder`), nil when absent.
     public let subjectKeyIdentifier: [UInt8]?
+    /// authorityKeyIdentifier keyIdentifier bytes, nil when absent.
     public let authorityKeyIdentifier: [UInt8]?
     /// URIs of the cRLDistributionPoints fullName entries.
     public let crlDistributionPoints: [String]
@@ -96,13 +102,15 @@ public struct Certificate: Sendable, Hashable, CustomStringConvertible {
     public static func certificates(pem: String) throws(CryptoError) -> [Certificate] {
         var out: [Certificate] = []
         var failure: CryptoError? = nil
-        BIOBuffer.read(Array(pem.utf8)) { bio in
-            while let x = PEM_read_bio_X509(bio, nil, nil, nil) {
+        let done: Bool? = BIOBuffer.read(Array(pem.utf8)) { bio in
+            while let x = PEM_read_bio_X509(bio, nil, noPassphrase, nil) {
                 defer { X509_free(x) }
-                do throws(CryptoError) { out.append(try Certificate(x509: x)) } catch { failure = error; return }
+                do throws(CryptoError) { out.append(try Certificate(x509: x)) } catch { failure = error; return false }
             }
             ERR_clear_error()
+            return true
         }
+        if done == nil { throw .openSSLFailure("open a memory buffer") }
         if let failure { throw failure }
         return out
     }

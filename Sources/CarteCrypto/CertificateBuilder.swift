@@ -22,8 +22,9 @@ public struct CertificateTemplate: Sendable {
     public var keyUsage: KeyUsage?
     /// extendedKeyUsage as dotted OIDs; empty leaves it out.
     public var extendedKeyUsage: [String] = []
-    /// basicConstraints (critical): nil leaves it out; `.some(nil)` is cA=TRUE without pathLen for CAs.
+    /// basicConstraints cA (the extension is critical).
     public var isCA: Bool = false
+    /// basicConstraints pathLenConstraint for a CA; nil leaves it out.
     public var pathLength: Int? = nil
     /// Adds basicConstraints (cA=FALSE) to end-entity certificates too.
     public var basicConstraints: Bool = true
@@ -104,7 +105,7 @@ public enum CertificateBuilder {
             try add(NID_subject_key_identifier, "hash")
             if issuer != nil { try add(NID_authority_key_identifier, "keyid:always") }
         }
-        if !t.certificatePolicies.isEmpty { try add(NID_certificate_policies, t.certificatePolicies.joined(separator: ",")) }
+        if !t.certificatePolicies.isEmpty { try addPolicies(t.certificatePolicies, to: x) }
         if !t.crlDistributionPoints.isEmpty {
             try add(NID_crl_distribution_points, t.crlDistributionPoints.map { "URI:" + $0 }.joined(separator: ","))
         }
@@ -141,4 +142,26 @@ func addCustom(_ c: CertificateTemplate.CustomExtension, _ apply: (OpaquePointer
     else { throw .openSSLFailure("build the extension \(c.oid)") }
     defer { X509_EXTENSION_free(ext) }
     guard apply(ext) == 1 else { throw .openSSLFailure("add the extension \(c.oid)") }
+}
+
+/// certificatePolicies with bare policy identifiers (the conf-string form needs a config database).
+func addPolicies(_ oids: [String], to x: OpaquePointer) throws(CryptoError) {
+    guard let sk = CERTIFICATEPOLICIES_new() else { throw .openSSLFailure("allocate certificate policies") }
+    defer { CERTIFICATEPOLICIES_free(sk) }
+    for oid in oids {
+        guard let obj = OBJ_txt2obj(oid, 1) else { throw .invalidInput("'\(oid)' is not a dotted OID") }
+        guard let pi = POLICYINFO_new() else {
+            ASN1_OBJECT_free(obj)
+            throw .openSSLFailure("allocate a policy")
+        }
+        ASN1_OBJECT_free(pi.pointee.policyid)
+        pi.pointee.policyid = obj
+        guard OPENSSL_sk_push(sk, UnsafeRawPointer(pi)) > 0 else {
+            POLICYINFO_free(pi)
+            throw .openSSLFailure("add a policy")
+        }
+    }
+    guard X509_add1_ext_i2d(x, NID_certificate_policies, UnsafeMutableRawPointer(sk), 0, UInt(X509V3_ADD_DEFAULT)) == 1 else {
+        throw .openSSLFailure("add certificatePolicies")
+    }
 }

@@ -59,10 +59,11 @@ enum BIOBuffer {
         return out
     }
 
-    /// Runs `body` with a read-only memory BIO over `bytes`.
-    static func read<R>(_ bytes: [UInt8], _ body: (OpaquePointer) -> R) -> R {
-        bytes.withUnsafeBytes { raw in
-            let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count))!
+    /// Runs `body` with a read-only memory BIO over `bytes` (empty input allowed); nil if no BIO can be made.
+    static func read<R>(_ bytes: [UInt8], _ body: (OpaquePointer) -> R?) -> R? {
+        let storage = bytes.isEmpty ? [UInt8(0)] : bytes
+        return storage.withUnsafeBytes { raw -> R? in
+            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(bytes.count)) else { return nil }
             defer { BIO_free(bio) }
             return body(bio)
         }
@@ -80,3 +81,6 @@ extension Array where Element == UInt8 {
         return String(decoding: s, as: UTF8.self)
     }
 }
+
+/// PEM passphrase callback that supplies none: an encrypted PEM fails instead of prompting on the terminal.
+let noPassphrase: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Int32 = { _, _, _, _ in 0 }

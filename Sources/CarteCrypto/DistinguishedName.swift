@@ -3,7 +3,8 @@ import COpenSSL
 
 /// An X.500 distinguished name (RFC 5280 §4.1.2.4) as relative distinguished names in RFC 4514 order: the most
 /// specific RDN first, e.g. `CN=899700412345+SN=DURAND+GN=ALICE, title=Medecin, C=FR` (the DER holds them in
-/// the reverse order: C first). A multi-valued RDN (`CN+SN+GN`, cps.md §8.4) is one inner array.
+/// the reverse order: C first). A multi-valued RDN (`CN+SN+GN`, cps.md §8.4) is one inner array, kept in the
+/// canonical order CN, SN, GN, others (a SET OF is unordered).
 public struct DistinguishedName: Sendable, Hashable, CustomStringConvertible {
     /// One attribute type and value: `type` is OpenSSL's short name ("CN", "SN", "GN", "title", "C", "O",
     /// "OU", "ST", "L", "pseudonym", "serialNumber", …) or the dotted OID for unknown types.
@@ -59,7 +60,18 @@ public struct DistinguishedName: Sendable, Hashable, CustomStringConvertible {
         }
         try flushAttribute()
         rdns.append(rdn)
-        self.rdns = rdns
+        self.rdns = rdns.map(Self.canonicalOrder)
+    }
+
+    /// A SET OF has no order (DER sorts it by encoding): present a multi-valued RDN as CN, SN, GN, then the rest
+    /// in their given order, so `CN=…+SN=…+GN=…` reads the same whatever the encoder did (cps.md §8.4).
+    static func canonicalOrder(_ rdn: [Attribute]) -> [Attribute] {
+        guard rdn.count > 1 else { return rdn }
+        let rank = ["CN": 0, "SN": 1, "GN": 2]
+        return rdn.enumerated().sorted { a, b in
+            let ra = rank[a.element.type] ?? 3, rb = rank[b.element.type] ?? 3
+            return ra != rb ? ra < rb : a.offset < b.offset
+        }.map(\.element)
     }
 
     static func escape(_ v: String) -> String {
@@ -85,7 +97,7 @@ public struct DistinguishedName: Sendable, Hashable, CustomStringConvertible {
             rdnsDER[rdnsDER.count - 1].append(Attribute(type, value))
             lastSet = set
         }
-        rdns = rdnsDER.reversed()
+        rdns = rdnsDER.reversed().map(Self.canonicalOrder)
     }
 
     /// A new OpenSSL `X509_NAME` (caller frees with `X509_NAME_free`).

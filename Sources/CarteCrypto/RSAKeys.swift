@@ -25,7 +25,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
     /// Imports a private key from PEM ("PRIVATE KEY" PKCS#8 or "RSA PRIVATE KEY" PKCS#1), unencrypted.
     /// - Throws: `CryptoError.malformed` when the text is not such a key, or the key is not RSA.
     public convenience init(pem: String) throws(CryptoError) {
-        let key = BIOBuffer.read(Array(pem.utf8)) { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
+        let key = BIOBuffer.read(Array(pem.utf8)) { PEM_read_bio_PrivateKey($0, nil, noPassphrase, nil) }
         guard let key else { throw .malformed(what: "PEM private key", reason: CryptoError.drainErrorQueue()) }
         try Self.requireRSA(key)
         self.init(owning: key)
@@ -135,9 +135,26 @@ public final class RSAPublicKey: @unchecked Sendable, Equatable {
         self.init(owning: key)
     }
 
+    /// Builds a public key from its modulus and public exponent (big-endian magnitudes, leading zeros allowed),
+    /// e.g. as a card's public-key SDO gives them.
+    /// - Throws: `CryptoError.invalidInput` for an empty or even modulus or an empty exponent;
+    ///   `.malformed` if OpenSSL refuses the key.
+    public convenience init(modulus: [UInt8], exponent: [UInt8]) throws(CryptoError) {
+        let n = Array(modulus.drop { $0 == 0 })
+        let e = Array(exponent.drop { $0 == 0 })
+        guard let last = n.last, last & 1 == 1, n.count >= 64 else {
+            throw .invalidInput("an RSA modulus is odd and at least 512 bits")
+        }
+        guard !e.isEmpty else { throw .invalidInput("the RSA public exponent is empty") }
+        func integer(_ v: [UInt8]) -> [UInt8] { derTLV(0x02, v[0] & 0x80 != 0 ? [0] + v : v) }
+        let rsaPublicKey = derTLV(0x30, integer(n) + integer(e))
+        let algorithm: [UInt8] = [0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01, 0x05, 0x00]
+        try self.init(der: derTLV(0x30, algorithm + derTLV(0x03, [0x00] + rsaPublicKey)))
+    }
+
     /// Imports a PEM "PUBLIC KEY" (SubjectPublicKeyInfo).
     public convenience init(pem: String) throws(CryptoError) {
-        let key = BIOBuffer.read(Array(pem.utf8)) { PEM_read_bio_PUBKEY($0, nil, nil, nil) }
+        let key = BIOBuffer.read(Array(pem.utf8)) { PEM_read_bio_PUBKEY($0, nil, noPassphrase, nil) }
         guard let key else { throw .malformed(what: "PEM public key", reason: CryptoError.drainErrorQueue()) }
         try RSAPrivateKey.requireRSA(key)
         self.init(owning: key)
@@ -235,4 +252,14 @@ func pkeyOperation(
     }
     guard r == 1 else { throw .openSSLFailure(what) }
     return Array(out[0..<outLen])
+}
+
+/// One DER TLV with a definite length (short or long form).
+func derTLV(_ tag: UInt8, _ value: [UInt8]) -> [UInt8] {
+    let n = value.count
+    if n < 0x80 { return [tag, UInt8(n)] + value }
+    var len: [UInt8] = []
+    var m = n
+    while m > 0 { len.insert(UInt8(m & 0xFF), at: 0); m >>= 8 }
+    return [tag, 0x80 | UInt8(len.count)] + len + value
 }

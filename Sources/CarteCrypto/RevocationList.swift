@@ -80,7 +80,7 @@ public struct CertificateRevocationList: Sendable, Hashable {
 
     /// Parses a PEM "X509 CRL".
     public init(pem: String) throws(CryptoError) {
-        let crl = BIOBuffer.read(Array(pem.utf8)) { PEM_read_bio_X509_CRL($0, nil, nil, nil) }
+        let crl = BIOBuffer.read(Array(pem.utf8)) { PEM_read_bio_X509_CRL($0, nil, noPassphrase, nil) }
         guard let crl else { throw .malformed(what: "PEM CRL", reason: CryptoError.drainErrorQueue()) }
         defer { X509_CRL_free(crl) }
         let der = try i2dBytes("encode a CRL") { i2d_X509_CRL(crl, $0) }
