@@ -61,13 +61,13 @@ import Testing
         _ = send(h("00 A4 04 00 0B D2 50 00 00 02 56 49 54 41 4C 45 00"))
         _ = send(h("00 A4 02 00 02 20 01 00"))
         let pointers = send(h("00 B0 00 00 00")).data
-        guard let outer = BERTLV.parse(pointers), let e0 = outer.first, e0.tag == 0xE0,
-            let inner = BERTLV.parse(e0.value)
+        guard let outer = CardTLV.parse(pointers), let e0 = outer.first, e0.tag == 0xE0,
+            let inner = CardTLV.parse(e0.value)
         else { return [:] }
         var apps: [UInt16: [UInt8]] = [:]
         var files: [(String, UInt16, UInt16)] = []
         for (tag, v) in inner {
-            if tag == 0xA0, let list = BERTLV.parse(v) {
+            if tag == 0xA0, let list = CardTLV.parse(v) {
                 for (t, e) in list where t == 0x82 && e.count > 4 { apps[UInt16(e[0]) << 8 | UInt16(e[1])] = Array(e[4...]) }
             } else if tag == 0x80, v.count == 12 {
                 let label = String(decoding: v[0..<8], as: UTF8.self).trimmingCharacters(in: .whitespaces)
@@ -146,14 +146,14 @@ import Testing
         let card = try PersonaCatalog.makeCard(persona: "vitale2-bernard-family")
         _ = card.process(h("00 A4 04 0C 0B D2 50 00 00 02 56 49 54 41 4C 45"))
         let r = card.process(h("00 B0 82 00 00"))
-        let templates = try #require(BERTLV.parse(Array(r.dropLast(2))))
+        let templates = try #require(CardTLV.parse(Array(r.dropLast(2))))
         #expect(templates.count == 4)
-        let sophie = try #require(BERTLV.parse(templates[1].value))
+        let sophie = try #require(CardTLV.parse(templates[1].value))
         #expect(sophie.map(\.tag) == [0x93, 0x84, 0x85, 0x86, 0x87, 0x88])
         #expect(String(decoding: sophie[0].value, as: UTF8.self) == "171096912304538")
         #expect(String(decoding: sophie[3].value, as: UTF8.self) == "274051305501264")
         #expect(String(decoding: sophie[5].value, as: UTF8.self) == "GARNIER")
-        let lucas = try #require(BERTLV.parse(templates[3].value))
+        let lucas = try #require(CardTLV.parse(templates[3].value))
         #expect(lucas.map(\.tag) == [0x93, 0x84, 0x85])
         #expect(templates.allSatisfy { $0.value.count < 128 })
     }
