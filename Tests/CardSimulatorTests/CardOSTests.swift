@@ -96,6 +96,8 @@ import Testing
         let os = makeTestOS()
         #expect(os.send("80 A4 00 0C 02 3F 00") == "6E 00")
         #expect(os.send("FF CA 00 00 00") == "6E 00")
+        #expect(os.send("01 A4 00 0C 02 3F 00") == "68 81")
+        #expect(os.send("0C A4 00 0C 02 3F 00") == "68 82")
         #expect(os.send("00 12 00 00") == "6D 00")
         #expect(os.send("00 61 00 00") == "6D 00")
         #expect(os.send("00 A4") == "67 00")

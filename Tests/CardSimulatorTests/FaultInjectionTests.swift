@@ -84,6 +84,18 @@ import Testing
         #expect(hx(second) == "65 1B 80 07 42 45 52 4E 41 52 44 90 00")  // BERNARD, nobody told the host
     }
 
+    @Test func cardResetByAnotherApplicationDropsTheSecurityState() async throws {
+        let r = SimulatedReader(name: "Sim")
+        await r.insert(OSCard(label: "test", atr: h("3B 02 14 50"), os: makeTestOS()))
+        _ = try await r.connect(preferred: [.t0])
+        await r.setFaultPlan(FaultPlan([.cardResetByOtherApplication(beforeAPDU: 2)]))
+        #expect(hx(try await r.transmit(h("00 20 00 81 04 31 32 33 34"))) == "90 00")
+        await expectTransportError(.cardReset) { _ = try await r.transmit(h("00 20 00 81")) }
+        await expectTransportError(.cardReset) { _ = try await r.transmit(h("00 20 00 81")) }
+        _ = try await r.connect(preferred: [.t0])
+        #expect(hx(try await r.transmit(h("00 20 00 81"))) == "63 C3")
+    }
+
     @Test func unknownSwapPersonaIsAClearFailure() async throws {
         let r = try await connected(FaultPlan([.swapCard(beforeAPDU: 1, persona: "nobody")]))
         await expectTransportError(.failed("fault plan names unknown persona nobody")) { _ = try await r.transmit(Self.selectMF) }

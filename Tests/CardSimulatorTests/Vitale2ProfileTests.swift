@@ -219,3 +219,48 @@ import Testing
             """)
     }
 }
+
+@Suite struct Vitale2AllPersonasTests {
+    /// RufusAdmin's reading (§5.2) on every Vitale 2 persona: identities and NIR templates pair up by index, every
+    /// template stays under 128 bytes, and the stored values are the raw persona values (lunar dates, 2A NIR).
+    @Test func rufusAdminReadsEveryVitale2Persona() throws {
+        let f = try PersonaCatalog.personas()
+        for p in f.patients where p.card == "vitale2" {
+            let card = try PersonaCatalog.makeCard(persona: p.id)
+            #expect(card.process(h("00 A4 00 00 02 3F 00")).suffix(2) == [0x90, 0x00])
+            let ident = try #require(CardTLV.parse(Array(card.process(h("00 B0 82 00 00")).dropLast(2))))
+            _ = card.process(h("00 A4 04 00 0B D2 50 00 00 02 56 49 54 41 4C 45"))
+            let benef = try #require(CardTLV.parse(Array(card.process(h("00 B0 82 00 00")).dropLast(2))))
+            #expect(ident.count == p.beneficiaries.count, "\(p.id)")
+            #expect(benef.count == p.beneficiaries.count, "\(p.id)")
+            for (i, b) in p.beneficiaries.enumerated() where i < ident.count && i < benef.count {
+                #expect(ident[i].tag == 0x65 && ident[i].value.count < 128)
+                let fields = try #require(CardTLV.parse(ident[i].value))
+                #expect(String(decoding: fields[0].value, as: UTF8.self) == b.nomUsuel)
+                #expect(String(decoding: fields[1].value, as: UTF8.self) == b.prenom)
+                #expect(String(decoding: fields[2].value, as: UTF8.self) == b.dateNaissance)
+                let nir = try #require(CardTLV.parse(benef[i].value)?.first)
+                #expect(nir.tag == 0x93)
+                #expect(String(decoding: nir.value, as: UTF8.self) == p.insured.nir)
+            }
+        }
+    }
+
+    @Test func lunarDateAndCorsicanNIRAreStoredRaw() throws {
+        let lunar = try PersonaCatalog.makeCard(persona: "vitale2-nguyen-lunar")
+        let r = lunar.process(h("00 B0 82 00 2C"))
+        #expect(hx(Array(r.prefix(30))) == "65 1C 80 06 4E 47 55 59 45 4E 81 08 56 41 4E 20 4C 4F 4E 47 82 08 31 39 36 35 30 30 30 30")
+        let corsica = try PersonaCatalog.makeCard(persona: "vitale2-santoni-corsica")
+        _ = corsica.process(h("00 A4 04 0C 0B D2 50 00 00 02 56 49 54 41 4C 45"))
+        #expect(hx(corsica.process(h("00 B0 82 00 13"))) == "65 18 93 0F 31 38 35 30 32 32 41 30 30 34 30 31 37 31 37 90 00")
+    }
+
+    @Test func blockedCardRefusesReads() throws {
+        let p = try #require(try PersonaCatalog.personas().patients.first)
+        var layout = Vitale2Profile.Layout()
+        layout.blocked = true
+        let card = Vitale2Profile.makeCard(persona: p, layout: layout)
+        #expect(hx(card.process(h("00 A4 00 0C 02 3F 00"))) == "90 00")
+        #expect(hx(card.process(h("00 B0 82 00 00"))) == "69 85")
+    }
+}

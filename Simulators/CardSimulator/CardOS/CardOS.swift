@@ -103,7 +103,8 @@ public final class CardOS {
     public internal(set) var currentEF: ElementaryFile?
     /// The dispatch table: INS → handler.
     public var handlers: [UInt8: Handler] = [:]
-    /// CLA values accepted (bit `10`, command chaining, is removed before the check). Others get `6E 00`.
+    /// CLA values accepted (bit `10`, command chaining, is removed before the check). Others get `6E 00`, or
+    /// `68 81` (logical channel) / `68 82` (secure messaging) for an otherwise known interindustry class.
     public var supportedClasses: Set<UInt8> = [0x00]
     /// INS values that accept command chaining (CLA bit `10`); chained data is joined before the handler runs.
     /// Others answer `68 84` (chaining not supported).
@@ -192,7 +193,14 @@ public final class CardOS {
             return sw(0x6700)
         }
         let baseCLA = command.cla & ~0x10
-        guard supportedClasses.contains(baseCLA) else { return sw(0x6E00) }
+        guard supportedClasses.contains(baseCLA) else {
+            // An interindustry CLA the card knows, but with secure messaging or a logical channel it does not offer
+            // (ISO/IEC 7816-4 §5.4.1).
+            if command.cla & 0x80 == 0 && supportedClasses.contains(command.cla & 0xE0) {
+                return sw(command.cla & 0x0C != 0 ? 0x6882 : 0x6881)
+            }
+            return sw(0x6E00)
+        }
         if command.ins != 0xC0 {
             pendingResponse.removeAll()
             pendingStatus = .success

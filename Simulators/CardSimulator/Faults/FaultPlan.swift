@@ -20,6 +20,9 @@ public enum Fault: Sendable, Hashable {
     case flakyTransmit(every: Int)
     /// The reader disappears just before APDU #n: that transmit and every later call throw `.readerGone`.
     case readerUnpluggedBefore(apdu: Int)
+    /// Another application resets the card just before APDU #n (PC/SC `SCARD_W_RESET_CARD`): that transmit throws
+    /// `.cardReset`; the card's security state is gone; the next `connect` resumes.
+    case cardResetByOtherApplication(beforeAPDU: Int)
     /// Just before APDU #n the card is replaced by a fresh card of another persona. With `reportRemoval` the
     /// transmit throws `.cardRemoved` (the usual PC/SC behaviour); without it the exchange goes to the new card
     /// silently (a swap the reader missed: only a non-substitution check finds it).

@@ -37,6 +37,9 @@ public enum Vitale2Profile {
         public var identityFileSize = 240
         /// Encode the `65` template lengths as `81 xx` (negative test for 1-byte-length parsers, §9.2 rules).
         public var forceLongFormLengths = false
+        /// The reversible blocking of the arrêté of 1998 (vitale.md §9.4 scenario 16 [D]): SELECT still works,
+        /// every READ BINARY / READ RECORD answers `69 85`.
+        public var blocked = false
         public init() {}
     }
 
@@ -71,6 +74,11 @@ public enum Vitale2Profile {
 
         let os = CardOS(masterFile: mf, t0Mode: t0Mode)
         os.supportedClasses = [0x00]
+        if layout.blocked {
+            for ins in [ISOCommands.readBinary, ISOCommands.readRecord] {
+                os.register(ins: ins) { _, _ in ResponseAPDU(sw1: 0x69, sw2: 0x85) }
+            }
+        }
         return OSCard(label: persona.id, atr: persona.atrBytes, os: os)
     }
 

@@ -98,6 +98,7 @@ public actor SimulatedReader: CardTransport {
     var powered = false
     var connected = false
     var sessionLost = false
+    var lostReason = TransportError.cardRemoved
     var activeProtocol: TransmissionProtocol?
     var unplugged = false
     var wire = WireParameters()
@@ -152,7 +153,10 @@ public actor SimulatedReader: CardTransport {
         card?.powerOff()
         card = nil
         powered = false
-        if connected { sessionLost = true }
+        if connected {
+            sessionLost = true
+            lostReason = .cardRemoved
+        }
         emit(.cardRemoved(reader: readerName))
     }
 
@@ -286,7 +290,7 @@ public actor SimulatedReader: CardTransport {
 
     public func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] {
         guard !unplugged else { throw .readerGone(readerName) }
-        if sessionLost { throw .cardRemoved }
+        if sessionLost { throw lostReason }
         guard connected else { throw card == nil ? .noCard : .failed("transmit before connect on \(readerName)") }
         guard card != nil else { throw .cardRemoved }
         if configuration.kind == .contactless, command.first == 0xFF {
@@ -324,9 +328,15 @@ public actor SimulatedReader: CardTransport {
                 powered = true
                 if report {
                     sessionLost = true
+                    lostReason = .cardRemoved
                     throw .cardRemoved
                 }
                 sessionLost = false
+            case .cardResetByOtherApplication(let a) where a == n:
+                card?.reset()
+                sessionLost = true
+                lostReason = .cardReset
+                throw .cardReset
             case .muteCard(let a, let asTimeout) where a == n:
                 record(.apdu, command, [], asTimeout ? .timeout : .cardMute, 0)
                 throw asTimeout ? .timeout : .cardMute
@@ -403,7 +413,7 @@ public actor SimulatedReader: CardTransport {
             throw .notSupported("control code 0x\(String(code, radix: 16, uppercase: true))")
         }
         guard let pp else { throw .notSupported("PIN pad (this reader has none)") }
-        if sessionLost { throw .cardRemoved }
+        if sessionLost { throw lostReason }
         guard connected, card != nil else { throw .noCard }
         let outcome: PinpadOutcome
         if isVerify {
