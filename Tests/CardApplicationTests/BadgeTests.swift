@@ -536,3 +536,74 @@ private func durandReader() throws -> TestContactlessReader {
         #expect(BadgeError.unexpectedStatus(StatusWord(0x91BE)).description.contains("91 BE"))
     }
 }
+
+// MARK: - Through the simulator's contactless reader (PC/SC part 3 ATR, FF CA answered by the reader)
+
+@Suite struct BadgeSimulatedReaderTests {
+    private func contactlessReader(with card: sending any VirtualCard) async throws -> (SimulatedReader, [UInt8]) {
+        let reader = SimulatedReader(name: "Simulated Contactless 00 00", configuration: .contactless())
+        await reader.insert(card)
+        let info = try await reader.connect(preferred: [.t1])
+        return (reader, info.atr)
+    }
+
+    @Test func desfireDurandAuthenticatesThroughTheContactlessReader() async throws {
+        let reader = SimulatedReader(name: "Simulated Contactless 00 00", configuration: .contactless())
+        try await reader.insert(persona: "desfire-durand")
+        let info = try await reader.connect(preferred: [.t1])
+        #expect(info.atr == hex("3B 81 80 01 80 80"))
+        let session = BadgeSession(transport: reader, atr: info.atr)
+        #expect(try await session.readUID() == durandUID)
+        let identity = try await session.authenticateBadge(siteMasterKey: siteKey)
+        #expect(identity == BadgeIdentity(uid: durandUID, badgeNumber: "B-000417", holder: "cps3-durand", assurance: .desfireAES))
+        let apdus = await reader.transcript.filter { $0.kind == .apdu }.map(\.command)
+        #expect(apdus.count == 8)
+        #expect(apdus[3] == hex("90 5A 00 00 03 F5 43 41 00"))
+        #expect(apdus[4] == hex("90 AA 00 00 01 01 00"))
+        #expect(apdus[6] == hex("90 BD 00 00 07 01 00 00 00 00 00 00 00"))
+        #expect(await !reader.isInTransaction)
+    }
+
+    @Test func exactBytesThroughTheContactlessReader() async throws {
+        let (reader, atr) = try await contactlessReader(with: try DESFireCard.bundledPersona("desfire-durand", random: rndB))
+        let session = BadgeSession(transport: reader, atr: atr, randomBytes: rndA)
+        _ = try await session.authenticateBadge(siteMasterKey: siteKey)
+        let last = await reader.transcript.last
+        #expect(last?.command == hex("90 AF 00 00 00"))
+        #expect(last?.response == hex("00 00 00 00 00 B4 FD 3B 8F FB 78 AF 83 91 00"))
+    }
+
+    @Test func alteredMACOnTheWireIsRefused() async throws {
+        let (reader, atr) = try await contactlessReader(with: try DESFireCard.bundledPersona("desfire-durand"))
+        // APDU 8 is ReadData's last frame: 5 data bytes, the 8-byte CMAC, 91 00. Flip a bit of the CMAC.
+        await reader.setFaultPlan(FaultPlan([.corruptResponse(apdu: 8, byteIndex: 9, mask: 0x40)]))
+        let session = BadgeSession(transport: reader, atr: atr)
+        await #expect(throws: BadgeError.macMismatch) { try await session.authenticateBadge(siteMasterKey: siteKey) }
+        #expect(await !reader.isInTransaction)
+    }
+
+    @Test func badgeTakenAwayMidFlow() async throws {
+        let (reader, atr) = try await contactlessReader(with: try DESFireCard.bundledPersona("desfire-durand"))
+        await reader.setFaultPlan(FaultPlan([.cardRemovedBefore(apdu: 5)]))
+        let session = BadgeSession(transport: reader, atr: atr)
+        await #expect(throws: BadgeError.transport(.cardRemoved)) {
+            try await session.authenticateBadge(siteMasterKey: siteKey)
+        }
+        #expect(await !reader.isInTransaction)
+    }
+
+    @Test func visitorBadgeIsOnlyAUID() async throws {
+        let persona = try #require(try PersonaCatalog.personas().badges.first { $0.id == "uid-visitor" })
+        let (reader, atr) = try await contactlessReader(with: try UIDOnlyCard(persona: persona))
+        #expect(atr == visitorATR)
+        let session = BadgeSession(transport: reader, atr: atr)
+        let identity = try await session.readBadge()
+        #expect(identity.uid == hex("A1 B2 C3 D4"))
+        #expect(identity.assurance == .none)
+        await #expect(throws: BadgeError.notAuthenticable(uid: hex("A1 B2 C3 D4"))) {
+            try await session.authenticateBadge(siteMasterKey: siteKey)
+        }
+        // Nothing but Get UID was sent: no DESFire command reached the storage card.
+        #expect(await reader.transcript.filter { $0.kind == .apdu }.isEmpty)
+    }
+}
