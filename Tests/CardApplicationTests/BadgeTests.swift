@@ -607,3 +607,76 @@ private func durandReader() throws -> TestContactlessReader {
         #expect(await reader.transcript.filter { $0.kind == .apdu }.isEmpty)
     }
 }
+
+/// A card that answers anything: random R-APDUs, often `91 AF` forever. The session must always end with a
+/// result or a `BadgeError`, never a crash or an endless chain.
+private final class ChaosTransport: CardTransport, @unchecked Sendable {
+    let readerName = "Chaos 00 00"
+    private let lock = NSLock()
+    private var seed: UInt64
+    private(set) var count = 0
+    init(seed: UInt64) { self.seed = seed }
+    var capabilities: ReaderCapabilities { get async { ReaderCapabilities(isContactless: true) } }
+    func connect(preferred: Set<TransmissionProtocol>) async throws(TransportError) -> CardConnectionInfo {
+        CardConnectionInfo(atr: hex("3B 81 80 01 80 80"), activeProtocol: .t1)
+    }
+    private func next() -> UInt64 {
+        lock.withLock {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            count += 1
+            return seed >> 33
+        }
+    }
+    func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] {
+        let r = next()
+        switch r % 8 {
+        case 0: return [0x91, 0xAF]
+        case 1: return (0..<Int(next() % 30)).map { _ in UInt8(next() & 0xFF) } + [0x91, 0xAF]
+        case 2: return (0..<Int(next() % 30)).map { _ in UInt8(next() & 0xFF) } + [0x91, 0x00]
+        case 3: return (0..<Int(next() % 3)).map { _ in UInt8(next() & 0xFF) }
+        case 4: return [0x91, UInt8(next() & 0xFF)]
+        case 5: if r % 64 == 5 { throw .cardRemoved } else { return [0x91, 0xAF] }
+        default: return (0..<Int(next() % 40)).map { _ in UInt8(next() & 0xFF) }
+        }
+    }
+    func control(code: UInt32, data: [UInt8]) async throws(TransportError) -> [UInt8] { [] }
+    func beginTransaction() async throws(TransportError) {}
+    func endTransaction() async {}
+    func disconnect(_ disposition: CardDisposition) async {}
+}
+
+@Suite struct BadgeSessionRobustnessTests {
+    @Test func randomAnswersAlwaysEndInAResultOrABadgeError() async {
+        var outcomes = 0
+        for seed in 1...300 {
+            let session = BadgeSession(transport: ChaosTransport(seed: UInt64(seed)), randomBytes: rndA)
+            do {
+                _ = try await session.authenticateBadge(siteMasterKey: siteKey)
+            } catch {
+                outcomes += 1
+            }
+            _ = try? await session.readUID()
+            _ = try? await session.getApplicationIDs()
+        }
+        #expect(outcomes == 300)
+    }
+
+    @Test func endlessAdditionalFramesAreCut() async {
+        final class EndlessAF: CardTransport, @unchecked Sendable {
+            let readerName = "AF 00 00"
+            var capabilities: ReaderCapabilities { get async { ReaderCapabilities(isContactless: true) } }
+            func connect(preferred: Set<TransmissionProtocol>) async throws(TransportError) -> CardConnectionInfo {
+                CardConnectionInfo(atr: [0x3B, 0x00], activeProtocol: .t1)
+            }
+            func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] { [0x01, 0x91, 0xAF] }
+            func control(code: UInt32, data: [UInt8]) async throws(TransportError) -> [UInt8] { [] }
+            func beginTransaction() async throws(TransportError) {}
+            func endTransaction() async {}
+            func disconnect(_ disposition: CardDisposition) async {}
+        }
+        let session = BadgeSession(transport: EndlessAF())
+        await #expect(throws: BadgeError.malformedResponse("the card announced more than 512 frames")) {
+            try await session.getVersion()
+        }
+    }
+}
