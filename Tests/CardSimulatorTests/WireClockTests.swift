@@ -84,3 +84,17 @@ import Testing
         #expect(await r.statistics.virtualNanoseconds == 80_000 + 8_928_000 + 8_928_000)
     }
 }
+
+@Suite struct WireClockT1ReaderTests {
+    @Test func cps4StyleCardNegotiatesT1AndDi12() async throws {
+        let r = SimulatedReader(name: "Sim")
+        await r.insert(MuteApplicationCard(atr: h("3B 9B 18 80 01 00 12 25 00 64 80 04 01 00 00 90 44")))
+        let info = try await r.connect(preferred: [.t0, .t1])
+        #expect(info.activeProtocol == .t1)
+        await r.resetStatistics()
+        #expect(hx(try await r.transmit(h("00 A4 00 0C 02 3F 00"))) == "6D 00")
+        // (7 + 4) + (2 + 4) = 17 characters × 12 ETU + 1 BGT = 226 ETU; ETU = 372 / 12 / 4 MHz = 7.75 µs
+        #expect(await r.statistics.virtualNanoseconds == 1_751_500)
+        #expect(await r.wireParameters.di == 12)
+    }
+}

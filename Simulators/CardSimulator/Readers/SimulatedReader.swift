@@ -293,6 +293,10 @@ public actor SimulatedReader: CardTransport {
         if sessionLost { throw lostReason }
         guard connected else { throw card == nil ? .noCard : .failed("transmit before connect on \(readerName)") }
         guard card != nil else { throw .cardRemoved }
+        guard command.count <= configuration.capabilities.maxCommandLength else {
+            throw .notSupported(
+                "a \(command.count)-byte command (this reader takes at most \(configuration.capabilities.maxCommandLength) bytes)")
+        }
         if configuration.kind == .contactless, command.first == 0xFF {
             let r = pseudoAPDU(command)
             record(.readerPseudoAPDU, command, r, nil, 0)
