@@ -52,7 +52,8 @@ public struct WireParameters: Sendable, Hashable {
 /// * PPS (§9): request and echo, 4 characters each (PPSS PPS0 PPS1 PCK) at the initial ETU.
 /// * Contactless (ISO/IEC 14443-2/-4 at 106 kbit/s, modelled simply): one bit lasts 128/fc with fc = 13.56 MHz;
 ///   a frame of n bytes costs 9 × (n + 3) + 2 bits (parity per byte; PCB and CRC_A 2 bytes; start and end), plus the
-///   frame delay time 1236/fc in each direction.
+///   frame delay time 1236/fc in each direction. Field activation and anticollision are not charged (the contactless
+///   ATR costs 0).
 public enum WireClock {
     /// Clock cycles from the reset to the first ATR character (ISO/IEC 7816-3 §6.2.2 minimum, 400).
     public static let resetToATRCycles = 400
