@@ -48,6 +48,10 @@ import Testing
         #expect(!String(describing: f.site).contains("0011223344"))
         #expect(f.patients[0].description == "patient vitale2-martin (vitale2, NIR 2************83)")
         #expect(maskedNIR("279047511203483") == "2************83")
+        var dumped = ""
+        dump(PINObject(reference: 1, value: Array("8642".utf8)), to: &dumped)
+        #expect(!dumped.contains("56") && !dumped.contains("8642"))
+        #expect(dumped.contains("triesLeft"))
     }
 
     @Test func malformedJSONIsAClearError() {

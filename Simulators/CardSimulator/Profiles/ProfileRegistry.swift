@@ -63,7 +63,7 @@ public enum CardProfiles {
     ]
 
     nonisolated(unsafe) static var registered: [String: CardProfileBuilder] = [:]
-    static let lock = NSLockLike()
+    static let lock = SimulatorLock()
 
     /// Registers (or replaces) the builder for a card kind at run time (tests, plug-ins).
     public static func register(_ kind: String, _ builder: @escaping CardProfileBuilder) {
@@ -93,9 +93,9 @@ public enum CardProfiles {
     }
 }
 
-/// A tiny lock (Foundation's NSLock without importing it in every file).
-final class NSLockLike: @unchecked Sendable {
-    private let m = Mutex()
+/// A tiny lock over a pthread mutex, for the few global tables of the simulator.
+final class SimulatorLock: @unchecked Sendable {
+    private let m = PThreadMutex()
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
         m.lock()
         defer { m.unlock() }
@@ -109,7 +109,7 @@ import Glibc
 import Darwin
 #endif
 
-final class Mutex: @unchecked Sendable {
+final class PThreadMutex: @unchecked Sendable {
     private var m = pthread_mutex_t()
     init() { pthread_mutex_init(&m, nil) }
     deinit { pthread_mutex_destroy(&m) }
