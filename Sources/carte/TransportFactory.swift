@@ -42,8 +42,9 @@ func openTransport(choice: TransportChoice, reader: String?, simulate: String?) 
         guard let persona = simulate else {
             throw .usage("--transport sim needs --simulate PERSONA (see carte simulate --list)")
         }
-        _ = persona
-        throw .notAvailable("the simulated reader is not in this build yet")
+        let r = SimulatedReader(name: reader ?? "Carte simulated reader 00")
+        do { try await r.insert(persona: persona) } catch { throw .usage(error.description) }
+        return r
     }
     switch choice {
     case .pcsc: throw .notAvailable("the pcsc transport is not wired into this command yet; use --simulate PERSONA")
