@@ -74,6 +74,27 @@ public actor VitaleSession {
         return VitaleINSC.applied(to: card)
     }
 
+    /// How many times a command is re-sent after a transient failure that happened before the card processed it
+    /// (`TransportError.failed`, `.timeout`, `.cardMute`): RufusAdmin retries up to 4 times because some
+    /// keyboard-integrated readers "hiccup" (vitale.md §3). A removed card or a gone reader is never retried.
+    static let transientRetries = 3
+
+    /// Runs `body`, re-running it up to `transientRetries` times on a transient transport failure.
+    static func retrying<T>(_ body: () async throws(CardError) -> T) async throws(CardError) -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch {
+                guard case .transport(let t) = error, attempt < transientRetries else { throw error }
+                switch t {
+                case .failed, .timeout, .cardMute: attempt += 1
+                default: throw error
+                }
+            }
+        }
+    }
+
     static func map(_ e: CardError) -> VitaleError {
         switch e {
         case .transport(let t): return VitaleError.from(t)
@@ -171,7 +192,8 @@ struct Vitale2Reader {
 
     func send(_ c: CommandAPDU, noGetResponse: Bool) async throws(VitaleError) -> ResponseAPDU {
         do {
-            return try await channel.send(c, options: SendOptions(autoGetResponse: !noGetResponse, autoCorrectLe: true))
+            let options = SendOptions(autoGetResponse: !noGetResponse, autoCorrectLe: true)
+            return try await VitaleSession.retrying { () async throws(CardError) in try await channel.send(c, options: options) }
         } catch { throw VitaleSession.map(error) }
     }
 
@@ -210,7 +232,8 @@ struct Vitale2Reader {
     /// READ BINARY of a whole EF (chunked by the channel: short answer, `62 82` or `6B 00` ends it).
     func readBinary(sfi: UInt8?) async throws(VitaleError) -> Vitale2FileOutcome {
         do {
-            return .content(try await channel.readBinary(sfi: sfi))
+            return .content(
+                try await VitaleSession.retrying { () async throws(CardError) in try await channel.readBinary(sfi: sfi) })
         } catch {
             switch error {
             case .unexpectedStatus(let sw, let command):
@@ -309,7 +332,9 @@ struct Vitale1Reader {
 
     func send(_ c: CommandAPDU, step: String) async throws(VitaleError) -> [UInt8] {
         let r: ResponseAPDU
-        do { r = try await channel.send(c) } catch { throw VitaleSession.map(error) }
+        do {
+            r = try await VitaleSession.retrying { () async throws(CardError) in try await channel.send(c) }
+        } catch { throw VitaleSession.map(error) }
         switch r.statusWord.value {
         case 0x9000: return r.data
         case 0x6283, 0x6985: throw .cardBlocked(status: r.statusWord)

@@ -309,6 +309,25 @@ import Testing
         }
     }
 
+    @Test(arguments: ["vitale2-bernard-family", "vitale1-lefebvre"])
+    func flakyReaderIsRetried(persona: String) async throws {
+        let e = try #require(Self.expected.first { $0.persona == persona })
+        let reader = try await Self.reader(persona: persona)
+        await reader.setFaultPlan(FaultPlan([.flakyTransmit(every: 3)]))
+        let card = try await VitaleSession(transport: reader).readCard(careDate: Self.careDate)
+        Self.check(card, e)
+        let failed = await reader.transcript.filter { $0.kind == .apdu && $0.error != nil }
+        #expect(!failed.isEmpty)
+    }
+
+    @Test func readerGoneIsNotRetried() async throws {
+        let reader = try await Self.reader(persona: "vitale2-martin")
+        await reader.setFaultPlan(FaultPlan([.readerUnpluggedBefore(apdu: 2)]))
+        await #expect(throws: VitaleError.transport(.readerGone("Vitale test reader"))) {
+            _ = try await VitaleSession(transport: reader).readCard(careDate: Self.careDate)
+        }
+    }
+
     @Test func cpsInTheReaderIsNotAVitale() async throws {
         let reader = try await Self.reader(persona: "cps3-durand")
         do {
