@@ -251,6 +251,36 @@ import Testing
         #expect(card.beneficiaries[1].nirCertifie == "212037511208895")
     }
 
+    @Test func filesWithUnknownLabelsAreRecognisedByContent() async throws {
+        // Real labels are unknown (vitale.md §4.1.3 [U]): rename every entry; the reader reads each announced file
+        // once, like cardpeek, and recognises it by its first template.
+        var p = [UInt8](hex: Self.pointers)!
+        for (n, label) in ["IDENT   ", "BENEF   ", "CARTE   ", "AMO     ", "AMC     ", "CERT    ", "PHOTO   "].enumerated() {
+            let r = p.firstRange(of: Array(label.utf8))!
+            p.replaceSubrange(r, with: Array("EF\(n)     ".utf8))
+        }
+        #expect(p.count == 140)
+        #expect(try Vitale2Pointers(decoding: p).files.map(\.label) == (0..<7).map { "EF\($0)" })
+        let t = Self.transport()
+        t.expect(Self.selectVitale, answer: "90 00")
+        t.expect("00 B0 81 00 00", answer: p.hexString() + "90 00")
+        t.expect("00 B0 82 00 00", answer: Self.benef + " 90 00")
+        t.expect("00 B0 83 00 00", answer: Self.carte + " 90 00")
+        t.expect("00 B0 84 00 00", answer: Self.amo() + " 90 00")
+        t.expect("00 B0 85 00 00", answer: Self.amc + " 90 00")
+        t.expect("00 B0 86 00 00", answer: "7F 21 04 42 02 41 42 90 00")
+        t.expect("00 B0 87 00 00", answer: "69 82")
+        t.expect(Self.selectMFVitale, answer: "90 00")
+        t.expect("00 B0 82 00 00", answer: Self.ident + " 90 00")
+        let card = try await VitaleSession(transport: t).readCard(careDate: Self.careDate)
+        #expect(t.mismatches == [])
+        #expect(t.isComplete)
+        #expect(card.beneficiaries.map(\.prenom) == ["JEAN", "LEA"])
+        #expect(card.insured.caisse == "751")
+        #expect(card.serial == "1234567890123456")
+        #expect(card.protectedData == [VitaleProtectedData(what: "file", fileID: 0x2007)])
+    }
+
     @Test func unreadablePointersFallsBackToOurIdentifiers() async throws {
         let t = Self.transport()
         t.expect(Self.selectVitale, answer: "90 00")
