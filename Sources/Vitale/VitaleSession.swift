@@ -356,7 +356,8 @@ struct Vitale2Reader {
                     }
                 case .protected:
                     if let r = l.role { state.done.insert(r) }
-                    state.protected.append(VitaleProtectedData(what: l.role?.what ?? "file", fileID: l.fid))
+                    state.protected.append(VitaleProtectedData(
+                            what: l.role?.what ?? "file \(String(l.fid, radix: 16, uppercase: true))", fileID: l.fid))
                 case .notFound: continue
                 }
             }

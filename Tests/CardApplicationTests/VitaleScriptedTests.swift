@@ -278,7 +278,7 @@ import Testing
         #expect(card.beneficiaries.map(\.prenom) == ["JEAN", "LEA"])
         #expect(card.insured.caisse == "751")
         #expect(card.serial == "1234567890123456")
-        #expect(card.protectedData == [VitaleProtectedData(what: "file", fileID: 0x2007)])
+        #expect(card.protectedData == [VitaleProtectedData(what: "file 2007", fileID: 0x2007)])
     }
 
     @Test func unreadablePointersFallsBackToOurIdentifiers() async throws {
