@@ -1,4 +1,5 @@
 import CardSimulator
+import Foundation
 import INS
 import ISO7816
 import Testing
@@ -299,6 +300,51 @@ import Testing
         await reader.insert(Vitale2Profile.makeCard(persona: p, layout: layout))
         let card = try await VitaleSession(transport: reader).readCard(careDate: Self.careDate)
         Self.check(card, Self.expected[2])
+    }
+
+    /// A Vitale 1 family card built from a test persona (not in personas.json): a Corsican NIR, a lunar 6-digit
+    /// date, 0 and 3 rights periods, through the simulator's own memory encoding (vitale.md §9.3).
+    @Test func vitale1FamilyCardFromTheSimulator() async throws {
+        let json = """
+            {"id":"vitale1-test-family","card":"vitale1","atr":"3F 65 25 00 52 09 6A 90 00","serial":"9234567890123454",
+             "insured":{"nir":"185022A00401717","regime":"01","caisse":"201","centre":"0001","codeGestion":"10"},
+             "beneficiaries":[
+              {"nomUsuel":"SANTONI","prenom":"PAUL","dateNaissance":"850214","rang":1,"qualite":"00",
+               "amo":[{"start":"200101","end":"231231"},{"start":"240101","end":"251231"},{"start":"260101","end":"991231"}]},
+              {"nomUsuel":"SANTONI","prenom":"MARIA","dateNaissance":"651300","rang":1,"qualite":"02","amo":[]},
+              {"nomUsuel":"SANTONI","prenom":"LUCA","dateNaissance":"100704","rang":2,"qualite":"06",
+               "amo":[{"start":"240101","end":"280703"}]}]}
+            """
+        let persona = try JSONDecoder().decode(PatientPersona.self, from: Data(json.utf8))
+        let reader = SimulatedReader(name: "Vitale 1 family reader")
+        await reader.insert(Vitale1Card(persona: persona))
+        let card = try await VitaleSession(transport: reader).readCard(careDate: Self.careDate)
+        #expect(card.kind == .vitale1)
+        #expect(card.serial == "9234567890123454")
+        #expect(card.insured == VitaleInsured(nir: "185022A00401717", regime: "01", caisse: "201", centre: "0001", codeGestion: "10"))
+        #expect(card.beneficiaries.map(\.prenom) == ["PAUL", "MARIA", "LUCA"])
+        #expect(card.beneficiaries.map(\.qualite) == ["00", "02", "06"])
+        #expect(card.beneficiaries.map(\.rang) == [1, 1, 2])
+        #expect(card.beneficiaries.map(\.dateNaissance.raw) == ["850214", "651300", "100704"])
+        #expect(card.beneficiaries[1].dateNaissance.displayable == "01/01/??65")
+        #expect(card.beneficiaries.map(\.rights.count) == [3, 0, 1])
+        #expect(card.beneficiaries[0].rightsOpen(at: Self.careDate) == .open(VitaleRightsPeriod(start: "260101", end: "991231")))
+        #expect(card.beneficiaries[1].rightsOpen(at: Self.careDate) == .noPeriod)
+        #expect(card.beneficiaries[2].rightsOpen(at: Self.careDate).isOpen)
+        // INS-C: the assuré from the card NIR (Corsican letters kept in the seed); the others have no own NIR
+        #expect(card.beneficiaries[0].insc == TestINSC.compute(prenom: "PAUL", date: "850214", nir13: "185022A004017"))
+        #expect(card.beneficiaries[1].insc == nil)
+        #expect(card.beneficiaries[2].insc == nil)
+    }
+
+    @Test func vitale1WithADMAXBeforeTheProductionAreaIsATypedError() async throws {
+        let personas = try PersonaFile.bundled()
+        let p = try #require(personas.patients.first { $0.id == "vitale1-lefebvre" })
+        let reader = SimulatedReader(name: "Vitale 1 small reader")
+        await reader.insert(Vitale1Card(persona: p, admax: 0x2120))
+        await #expect(throws: VitaleError.corruptedData(file: "card information", detail: "ADMAX 2120h ends before the production area")) {
+            _ = try await VitaleSession(transport: reader).readCard(careDate: Self.careDate)
+        }
     }
 
     @Test func cardRemovedMidReadIsATypedError() async throws {
