@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "PCSCTests", dependencies: ["PCSC", "ISO7816"], path: "Tests/PCSCTests"),
         .testTarget(
             name: "CardApplicationTests",
-            dependencies: ["Vitale", "CPS", "Badges", "INS", "CardSimulator", "ISO7816"],
+            dependencies: ["Vitale", "CPS", "Badges", "INS", "CardSimulator", "ISO7816", "CarteCrypto"],
             path: "Tests/CardApplicationTests"),
         .testTarget(
             name: "EndToEndTests",
