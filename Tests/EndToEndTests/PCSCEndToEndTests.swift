@@ -118,6 +118,14 @@ struct PCSCEndToEndTests {
         let info = try await card.connect(preferred: [.t1])
         #expect(info == CardConnectionInfo(atr: TestCard.atr, activeProtocol: .t1))
         #expect(try await Self.readWholeFile(card) == TestCard.file)
+        // The same read through the ISO 7816 pipeline (APDUChannel over this PCSCCard), in a transaction.
+        let channel = try await APDUChannel.connect(card, preferred: [.t1])
+        let viaPipeline = try await card.withTransaction {
+            let sel = try await channel.send(CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: [0x2F, 0x01]))
+            #expect(sel.statusWord == .success)
+            return try await channel.readBinary(offset: 0, length: 600)
+        }
+        #expect(viaPipeline == TestCard.file)
         // A contact card never receives CLA FF.
         await #expect(throws: TransportError.notSupported("get UID (FF CA) on a contact card")) {
             _ = try await card.contactlessUID()
