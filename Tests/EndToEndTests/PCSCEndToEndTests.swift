@@ -234,6 +234,45 @@ struct PCSCEndToEndTests {
         await other.disconnect(.leave)
     }
 
+    /// A transaction keeps another connection out: its `beginTransaction` returns only after the first ends
+    /// (it blocks on that connection's own thread, not on Swift's pool).
+    @Test func transactionsDoNotInterleave() async throws {
+        guard let (log, _) = await Self.monitorWithEmptySlot() else { return }
+        defer { Task { await log.stop() } }
+        let client = VPCDSlotClient(port: Self.port)
+        defer { client.stop() }
+        let mark = await log.mark()
+        try client.insert(TestCard())
+        #expect(await log.waitFor(after: mark, seconds: 3, Self.isInserted) != nil)
+
+        let a = PCSCCard(readerName: Self.reader)
+        let b = PCSCCard(readerName: Self.reader)
+        _ = try await a.connect(preferred: [.t1])
+        _ = try await b.connect(preferred: [.t1])
+        try await a.beginTransaction()
+        let order = OrderLog()
+        let waiter = Task {
+            try await b.beginTransaction()
+            order.add("b-began")
+            await b.endTransaction()
+        }
+        #expect(try await a.transmit(TestCard.select) == [0x90, 0x00])
+        try await Task.sleep(nanoseconds: 300_000_000)
+        order.add("a-ending")
+        await a.endTransaction()
+        try await waiter.value
+        #expect(order.entries == ["a-ending", "b-began"])
+        await a.disconnect(.leave)
+        await b.disconnect(.leave)
+    }
+
+    final class OrderLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [String] = []
+        func add(_ s: String) { lock.withLock { items.append(s) } }
+        var entries: [String] { lock.withLock { items } }
+    }
+
     /// vpcd has no pinpad (spec note §4.1): discovery finds no VERIFY_PIN_DIRECT and the caller falls back to
     /// keypad entry; the pinpad path itself is tested against the simulator's pinpad reader.
     @Test func featureDiscoveryFindsNoPinpad() async throws {
