@@ -110,7 +110,9 @@ struct PCSCEndToEndTests {
         #expect(Date().timeIntervalSince(t0) <= 1.0, "insertion must be seen within 1 s")
         #expect(inserted == .cardInserted(reader: Self.reader, atr: TestCard.atr))
 
-        let card = PCSCCard(readerName: Self.reader)
+        await #expect(throws: TransportError.readerGone("No such reader")) { _ = try await PCSCCard.open(reader: "No such reader") }
+        let card = try await PCSCCard.open()
+        #expect(card.readerName == Self.reader)
         // vpcd reports T=1 only: asking for T=0 is an error, not a silent T=1 connection.
         await #expect(throws: TransportError.protocolMismatch(requested: [.t0], available: [.t1])) {
             try await card.connect(preferred: [.t0])
