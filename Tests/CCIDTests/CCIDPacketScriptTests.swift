@@ -1,0 +1,174 @@
+import CCID
+import ISO7816
+import Testing
+
+/// Packet scripts: the exact OUT transfers the driver must send and the IN packets the device answers, in hex
+/// (USB CCID rev 1.10 §6; `../shared/specs/pcsc-ccid-vpcd-contactless.md` §3.4).
+@Suite("CCID packet scripts")
+struct CCIDPacketScriptTests {
+    static let powerOn = "62 00 00 00 00 00 00 00 00 00"
+    static let atrBlock = "80 04 00 00 00 00 00 00 00 00 3B 02 14 50"
+    static let readBinary = "6F 05 00 00 00 00 01 00 00 00 00 B0 00 00 10"
+    static let data16 = "00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F"
+
+    func leo(_ port: ScriptedPort, timeouts: CCIDTimeouts = CCIDTimeouts()) -> CCIDSlotTransport {
+        CCIDSlotTransport(port: port, descriptor: CCIDReaderProfile.ingenicoLeo.descriptor, readerName: "Leo",
+                          timeouts: timeouts, clock: port.clock)
+    }
+
+    @Test("power on, then a READ BINARY whose answer spans two 16-byte packets")
+    func multiPacket() async throws {
+        let clock = CCIDManualClock()
+        let port = ScriptedPort(maxPacketSize: 16, clock: clock, steps: [
+            (Self.powerOn, [Self.atrBlock]),
+            (Self.readBinary, ["80 12 00 00 00 00 01 00 00 00 00 01 02 03 04 05", "06 07 08 09 0A 0B 0C 0D 0E 0F 90 00"]),
+        ])
+        let t = leo(port)
+        let info = try await t.connect(preferred: [.t0, .t1])
+        #expect(info == CardConnectionInfo(atr: hex("3B 02 14 50"), activeProtocol: .t0))
+        #expect(try await t.transmit(hex("00 B0 00 00 10")) == hex(Self.data16 + " 90 00"))
+        #expect(await port.mismatches == [])
+        #expect(await port.remainingSteps == 0)
+        #expect(await t.capabilities.hasPinpad)
+    }
+
+    @Test("time-extension frames extend the wait; the answer after them is used")
+    func timeExtension() async throws {
+        let clock = CCIDManualClock()
+        let port = ScriptedPort(clock: clock, steps: [
+            (Self.powerOn, [Self.atrBlock]),
+            (Self.readBinary, ["80 00 00 00 00 00 01 80 02 00", "80 00 00 00 00 00 01 80 02 00",
+                               "80 02 00 00 00 00 01 00 00 00 90 00"]),
+        ])
+        let t = leo(port)
+        _ = try await t.connect(preferred: [.t0])
+        #expect(try await t.transmit(hex("00 B0 00 00 10")) == hex("90 00"))
+        #expect(clock.nowMs() == 0)
+        #expect(await port.mismatches == [])
+    }
+
+    @Test("after a time extension ×3 the wait is 15 s, but never beyond the 10 s cap")
+    func timeExtensionCap() async throws {
+        let clock = CCIDManualClock()
+        let port = ScriptedPort(clock: clock, steps: [
+            (Self.powerOn, [Self.atrBlock]),
+            (Self.readBinary, ["80 00 00 00 00 00 01 80 03 00"]),
+        ])
+        let t = leo(port, timeouts: CCIDTimeouts(responseMs: 5_000, capMs: 10_000))
+        _ = try await t.connect(preferred: [.t0])
+        await #expect(throws: TransportError.timeout) { try await t.transmit(hex("00 B0 00 00 10")) }
+        #expect(clock.nowMs() == 10_000)
+    }
+
+    @Test("a device that never answers: a timeout after the response wait, on the injected clock")
+    func neverAnswers() async throws {
+        let clock = CCIDManualClock()
+        let port = ScriptedPort(clock: clock, steps: [(Self.powerOn, [Self.atrBlock]), (Self.readBinary, [])])
+        let t = leo(port)
+        _ = try await t.connect(preferred: [.t0])
+        await #expect(throws: TransportError.timeout) { try await t.transmit(hex("00 B0 00 00 10")) }
+        #expect(clock.nowMs() == 5_000)
+    }
+
+    @Test("a stale frame (previous bSeq) is skipped")
+    func staleFrame() async throws {
+        let clock = CCIDManualClock()
+        let port = ScriptedPort(clock: clock, steps: [
+            (Self.powerOn, [Self.atrBlock]),
+            (Self.readBinary, ["80 02 00 00 00 00 00 00 00 00 6A 82", "80 02 00 00 00 00 01 00 00 00 90 00"]),
+        ])
+        let t = leo(port)
+        _ = try await t.connect(preferred: [.t0])
+        #expect(try await t.transmit(hex("00 B0 00 00 10")) == hex("90 00"))
+    }
+
+    @Test("only wrong bSeq values: skipped boundedly, then an error")
+    func sequenceMismatch() async throws {
+        let clock = CCIDManualClock()
+        let wrong = "80 02 00 00 00 00 09 00 00 00 90 00"
+        let port = ScriptedPort(clock: clock, steps: [
+            (Self.powerOn, [Self.atrBlock]),
+            (Self.readBinary, Array(repeating: wrong, count: 10)),
+        ])
+        let t = leo(port)
+        _ = try await t.connect(preferred: [.t0])
+        await #expect(throws: TransportError.failed(
+            "the reader answered out of sequence (expected bSeq 1, skipped 5 stale frames)"))
+        {
+            try await t.transmit(hex("00 B0 00 00 10"))
+        }
+    }
+
+    @Test("bError values become typed transport errors", arguments: [
+        ("80 00 00 00 00 00 00 42 FE 00", TransportError.noCard),
+        ("80 00 00 00 00 00 00 41 FE 00", TransportError.cardMute),
+        ("80 00 00 00 00 00 00 40 E0 00", TransportError.busy),
+        ("80 00 00 00 00 00 00 40 FB 00", TransportError.failed("reader hardware error")),
+    ])
+    func powerOnErrors(_ answer: String, _ expected: TransportError) async throws {
+        let clock = CCIDManualClock()
+        let port = ScriptedPort(clock: clock, steps: [(Self.powerOn, [answer])])
+        let t = leo(port)
+        await #expect(throws: expected) { try await t.connect(preferred: [.t0, .t1]) }
+    }
+
+    @Test("an XfrBlock rejected with bError E0 (slot busy) is .busy")
+    func xfrBusy() async throws {
+        let port = ScriptedPort(clock: CCIDManualClock(), steps: [
+            (Self.powerOn, [Self.atrBlock]), (Self.readBinary, ["80 00 00 00 00 00 01 40 E0 00"]),
+        ])
+        let t = leo(port)
+        _ = try await t.connect(preferred: [.t0])
+        await #expect(throws: TransportError.busy) { try await t.transmit(hex("00 B0 00 00 10")) }
+    }
+
+    @Test("an OUT transfer that is a multiple of wMaxPacketSize is followed by a zero-length packet")
+    func zeroLengthPacket() async throws {
+        let port = ScriptedPort(maxPacketSize: 16, clock: CCIDManualClock(), steps: [
+            (Self.powerOn, [Self.atrBlock]),
+            ("6F 06 00 00 00 00 01 00 00 00 00 A4 04 0C 01 3F", []),
+            ("", ["80 02 00 00 00 00 01 00 00 00 6A 82"]),
+        ])
+        let t = leo(port)
+        _ = try await t.connect(preferred: [.t0])
+        #expect(try await t.transmit(hex("00 A4 04 0C 01 3F")) == hex("6A 82"))
+        #expect(await port.sent.last == [])
+        #expect(await port.mismatches == [])
+    }
+
+    @Test("TPDU-level T=1 reader (GemPC Twin): power on, PPS FF 11 96 78, SetParameters, S(IFS), I-block")
+    func tpduT1Connect() async throws {
+        let atr = t1ATR.hexString(separator: " ")
+        let port = ScriptedPort(clock: CCIDManualClock(), steps: [
+            (Self.powerOn, ["80 0F 00 00 00 00 00 00 00 00 " + atr]),
+            ("6F 04 00 00 00 00 01 00 04 00 FF 11 96 78", ["80 04 00 00 00 00 01 00 00 00 FF 11 96 78"]),
+            ("61 07 00 00 00 00 02 01 00 00 96 10 00 45 00 FE 00",
+             ["82 07 00 00 00 00 02 00 00 01 96 10 00 45 00 FE 00"]),
+            ("6F 05 00 00 00 00 03 00 00 00 00 C1 01 FE 3E", ["80 05 00 00 00 00 03 00 00 00 00 E1 01 FE 1E"]),
+            ("6F 09 00 00 00 00 04 00 00 00 00 00 05 00 B0 00 00 10 A5",
+             ["80 06 00 00 00 00 04 00 00 00 00 00 02 90 00 92"]),
+            ("6F 09 00 00 00 00 05 00 00 00 00 40 05 00 B0 00 00 10 E5",
+             ["80 05 00 00 00 00 05 00 00 00 00 C3 01 02 C0"]),
+            ("6F 05 00 00 00 00 06 02 00 00 00 E3 01 02 E0", ["80 06 00 00 00 00 06 00 00 00 00 40 02 90 00 D2"]),
+        ])
+        let t = CCIDSlotTransport(port: port, descriptor: CCIDReaderProfile.gemPCTwin.descriptor,
+                                  readerName: "GemPC Twin", clock: port.clock)
+        let info = try await t.connect(preferred: [.t1])
+        #expect(info.activeProtocol == .t1)
+        #expect(try await t.transmit(hex("00 B0 00 00 10")) == hex("90 00"))
+        // The second command: the card asks for WTX ×2; the S(WTX response) goes out with bBWI = 2.
+        #expect(try await t.transmit(hex("00 B0 00 00 10")) == hex("90 00"))
+        #expect(await port.mismatches == [])
+        #expect(await port.remainingSteps == 0)
+        #expect(await t.capabilities.supportsExtendedLength)
+    }
+
+    @Test("a T=0 card on a T=1-only request is a protocol mismatch")
+    func protocolMismatch() async throws {
+        let port = ScriptedPort(clock: CCIDManualClock(), steps: [(Self.powerOn, [Self.atrBlock])])
+        let t = leo(port)
+        await #expect(throws: TransportError.protocolMismatch(requested: [.t1], available: [.t0])) {
+            try await t.connect(preferred: [.t1])
+        }
+    }
+}
