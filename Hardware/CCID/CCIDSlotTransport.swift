@@ -128,6 +128,19 @@ public actor CCIDSlotTransport: CardTransport {
         await acquireCommand()
         defer { releaseCommand() }
         guard let s = session else { throw .failed("not connected to the card: call connect first") }
+        do {
+            return try await exchangeAPDU(apdu, session: s)
+        } catch {
+            // The slot reports "absent" in the middle of a session: the card was pulled out.
+            if error == .noCard {
+                session = nil
+                throw .cardRemoved
+            }
+            throw error
+        }
+    }
+
+    private func exchangeAPDU(_ apdu: [UInt8], session s: Session) async throws(TransportError) -> [UInt8] {
         switch descriptor.exchangeLevel {
         case .shortAPDU, .extendedAPDU:
             return try await transmitAPDULevel(apdu)

@@ -234,3 +234,19 @@ struct CCIDSimulatedReaderTests {
         }
     }
 }
+
+@Suite("CCID card removal during a session")
+struct CCIDRemovalTests {
+    @Test("a card pulled out between two commands: the next transmit says the card was removed")
+    func removal() async throws {
+        let reader = CCIDSimulatedReader.make(card: FileTestCard(atr: t1ATR), profile: .ingenicoLeo)
+        _ = try await reader.transport.connect(preferred: [.t1])
+        await reader.device.remove()
+        await #expect(throws: TransportError.cardRemoved) {
+            try await reader.transport.transmit(CCIDSimulatedReaderTests.select)
+        }
+        await #expect(throws: TransportError.failed("not connected to the card: call connect first")) {
+            try await reader.transport.transmit(CCIDSimulatedReaderTests.select)
+        }
+    }
+}
