@@ -186,9 +186,16 @@ public final class LibUSBContext: @unchecked Sendable {
             quirks: info.profile?.quirks ?? [], timeouts: timeouts)
     }
 
-    /// Readers appearing and disappearing, by polling the device list every `intervalMs` (works with or without
-    /// libusb hotplug support). The first element lists the readers present at start as `.added`.
+    /// Readers appearing and disappearing. Uses libusb hotplug callbacks where the platform has them
+    /// (`supportsHotplug`, LIBUSB_CAP_HAS_HOTPLUG; readers present at start come first as `.added`), and polls the
+    /// device list every `intervalMs` otherwise. The stream ends when the consumer stops iterating.
     public func readerEvents(intervalMs: Int = 1000) -> AsyncStream<CCIDUSBReaderEvent> {
+        if Self.supportsHotplug, let stream = hotplugEvents() { return stream }
+        return polledEvents(intervalMs: intervalMs)
+    }
+
+    /// Polling fallback: diff of `enumerateReaders()` every `intervalMs`.
+    func polledEvents(intervalMs: Int) -> AsyncStream<CCIDUSBReaderEvent> {
         let (stream, continuation) = AsyncStream<CCIDUSBReaderEvent>.makeStream()
         let task = Task { [self] in
             var known: Set<CCIDUSBDeviceInfo> = []
@@ -204,6 +211,71 @@ public final class LibUSBContext: @unchecked Sendable {
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
+    }
+
+    /// libusb hotplug: a callback registered with LIBUSB_HOTPLUG_ENUMERATE, events pumped by one dedicated thread
+    /// (`libusb_handle_events_timeout_completed`, 200 ms slices so that stopping is prompt).
+    func hotplugEvents() -> AsyncStream<CCIDUSBReaderEvent>? {
+        let (stream, continuation) = AsyncStream<CCIDUSBReaderEvent>.makeStream()
+        let box = HotplugState(continuation)
+        let user = Unmanaged.passRetained(box)
+        var handle: libusb_hotplug_callback_handle = 0
+        let callback: libusb_hotplug_callback_fn = { _, device, event, userData in
+            guard let device, let userData else { return 0 }
+            Unmanaged<HotplugState>.fromOpaque(userData).takeUnretainedValue().handle(device, event)
+            return 0
+        }
+        let events = Int32(LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED.rawValue | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT.rawValue)
+        let rc = libusb_hotplug_register_callback(
+            context, events, Int32(LIBUSB_HOTPLUG_ENUMERATE.rawValue), LIBUSB_HOTPLUG_MATCH_ANY,
+            LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY, callback, user.toOpaque(), &handle)
+        guard rc == 0 else {
+            user.release()
+            return nil
+        }
+        let registered = handle
+        let thread = Thread { [self] in
+            while !box.isStopped {
+                var slice = timeval(tv_sec: 0, tv_usec: 200_000)
+                _ = libusb_handle_events_timeout_completed(context, &slice, nil)
+            }
+            libusb_hotplug_deregister_callback(context, registered)
+            user.release()
+            continuation.finish()
+        }
+        thread.name = "carte.ccid.hotplug"
+        continuation.onTermination = { _ in box.stop() }
+        thread.start()
+        return stream
+    }
+}
+
+/// State shared between the libusb hotplug callback (on the event thread) and the stream's consumer.
+final class HotplugState: @unchecked Sendable {
+    private let lock = NSLock()
+    private let continuation: AsyncStream<CCIDUSBReaderEvent>.Continuation
+    private var known: [String: [CCIDUSBDeviceInfo]] = [:]
+    private var stopped = false
+
+    init(_ c: AsyncStream<CCIDUSBReaderEvent>.Continuation) { continuation = c }
+
+    var isStopped: Bool { lock.withLock { stopped } }
+    func stop() { lock.withLock { stopped = true } }
+
+    func handle(_ device: OpaquePointer, _ event: libusb_hotplug_event) {
+        let key = "\(libusb_get_bus_number(device)):\(libusb_get_device_address(device))"
+        if event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED {
+            let readers = LibUSBContext.ccidInterfaces(of: device)
+            guard !readers.isEmpty else { return }
+            let isNew = lock.withLock { () -> Bool in
+                defer { known[key] = readers }
+                return known[key] == nil
+            }
+            if isNew { for r in readers { continuation.yield(.added(r)) } }
+        } else {
+            let gone = lock.withLock { known.removeValue(forKey: key) } ?? []
+            for r in gone { continuation.yield(.removed(r)) }
+        }
     }
 }
 

@@ -56,6 +56,8 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
     public var faults: [CCIDDeviceFault] = []
     /// What the pinpad does on the next Secure commands (default: cancel).
     public var pinpad: CCIDPinpadBehaviour = .cancel
+    /// NULL procedure bytes (60) the T=0 card sends before each procedure byte it answers with.
+    public var t0NullBytes = 0
     /// Scripted T=1 card misbehaviour (see `T1CardEngine`), applied at the next power-on.
     public var t1WTXRequests: [UInt8] = []
     public var t1ErrorRBlocks = 0
@@ -80,6 +82,7 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
 
     public func setFaults(_ f: [CCIDDeviceFault]) { faults = f }
     public func setPinpad(_ p: CCIDPinpadBehaviour) { pinpad = p }
+    public func scriptT0(nullBytes: Int) { t0NullBytes = nullBytes }
     public func scriptT1(wtx: [UInt8] = [], errorRBlocks: Int = 0) {
         t1WTXRequests = wtx
         t1ErrorRBlocks = errorRBlocks
@@ -128,7 +131,7 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
         guard pendingOut.count >= need else { return }
         let frame = Array(pendingOut[..<need])
         pendingOut = []
-        handle(frame)
+        await handle(frame)
     }
 
     public func bulkIn(maxLength: Int, timeoutMs: Int) async throws(CCIDTransferError) -> [UInt8] {
@@ -173,7 +176,7 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
         }
     }
 
-    private func handle(_ frame: [UInt8]) {
+    private func handle(_ frame: [UInt8]) async {
         let type = frame[0]
         let slot = frame[5]
         let seq = frame[6]
@@ -188,7 +191,7 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
             reply = CCIDResponse(messageType: Self.replyType(for: type), slot: slot, sequence: seq,
                                  status: 0x40 | 0x02, error: 0x05)
         } else {
-            reply = answer(type: type, seq: seq, slot: slot, p: (frame[7], frame[8], frame[9]), data: data)
+            reply = await answer(type: type, seq: seq, slot: slot, p: (frame[7], frame[8], frame[9]), data: data)
         }
         var frames: [[UInt8]] = []
         switch fault {
@@ -232,7 +235,7 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
                      status: iccStatus, specific: chain, data: data)
     }
 
-    private func answer(type: UInt8, seq: UInt8, slot: UInt8, p: (UInt8, UInt8, UInt8), data: [UInt8])
+    private func answer(type: UInt8, seq: UInt8, slot: UInt8, p: (UInt8, UInt8, UInt8), data: [UInt8]) async
         -> CCIDResponse
     {
         switch CCIDMessageType(rawValue: type) {
@@ -278,7 +281,7 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
         case .pcToRdrXfrBlock?:
             guard let card, powered else { return fail(type, slot, seq, 0xFE) }
             let level = UInt16(p.1) | UInt16(p.2) << 8
-            return xfrBlock(card: card, slot: slot, seq: seq, level: level, data: data)
+            return await xfrBlock(card: card, slot: slot, seq: seq, level: level, data: data)
         case .pcToRdrSecure?:
             guard let card, powered else { return fail(type, slot, seq, 0xFE) }
             guard descriptor.pinSupport != 0, descriptor.exchangeLevel != .tpdu else { return fail(type, slot, seq, 0x00) }
@@ -293,7 +296,7 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
         return card.process(apdu)
     }
 
-    private func xfrBlock(card: any VirtualCard, slot: UInt8, seq: UInt8, level: UInt16, data: [UInt8])
+    private func xfrBlock(card: any VirtualCard, slot: UInt8, seq: UInt8, level: UInt16, data: [UInt8]) async
         -> CCIDResponse
     {
         let maxPayload = Int(descriptor.maxMessageLength) - CCIDHeader.length
@@ -338,9 +341,43 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
                 t1 = engine
                 return dataBlock(slot, seq, block)
             }
-            return dataBlock(slot, seq, t0(card: card, tpdu: data))
+            return await t0OverLine(card: card, slot: slot, seq: seq, tpdu: data)
         case .character:
             return fail(0x6F, slot, seq, 0x00)
+        }
+    }
+
+    /// The reader firmware's side of a T=0 TPDU: the card's answer is computed, turned into the character stream a
+    /// T=0 card emits (NULL bytes, INS or ~INS procedure bytes, data, `61 xx`/`6C xx`/SW1 SW2), and the reader's
+    /// UART logic — `T0ProcedureEngine` — runs over it, as a TPDU-level CCID reader does (USB CCID rev 1.10
+    /// §6.1.4). A protocol error there is reported as bError F4 (procedure byte conflict).
+    private func t0OverLine(card: any VirtualCard, slot: UInt8, seq: UInt8, tpdu: [UInt8]) async -> CCIDResponse {
+        guard tpdu.count >= 5, tpdu.count == 5 || tpdu.count == 5 + Int(tpdu[4]) else {
+            return fail(0x6F, slot, seq, 0x01)
+        }
+        let ins = tpdu[1]
+        let nulls = [UInt8](repeating: 0x60, count: t0NullBytes)
+        let r = t0(card: card, tpdu: tpdu)
+        let sw = Array(r.suffix(2))
+        let responseData = Array(r.dropLast(2))
+        var stages: [[UInt8]]
+        let command = T0CommandTPDU(header: Array(tpdu[..<5]), data: Array(tpdu[5...]),
+                                    expectedLength: tpdu.count == 5 ? (tpdu[4] == 0 ? 256 : Int(tpdu[4])) : 0)
+        if tpdu.count > 5 {
+            // Outgoing data: the first byte after ~INS, the rest after INS, as the card asks for them.
+            stages = tpdu.count > 6 ? [nulls + [ins ^ 0xFF], [ins], nulls + sw] : [nulls + [ins], nulls + sw]
+        } else if responseData.isEmpty {
+            stages = [nulls + sw]
+        } else if responseData.count != command.expectedLength {
+            stages = [nulls + [0x6C, UInt8(responseData.count & 0xFF)]]  // wrong Le: the exact one is given
+        } else {
+            stages = [nulls + [ins] + responseData + sw]
+        }
+        var line = ScriptedT0CardLine(stages: stages)
+        do {
+            return dataBlock(slot, seq, try await T0ProcedureEngine.run(command, over: &line))
+        } catch {
+            return fail(0x6F, slot, seq, 0xF4)
         }
     }
 
@@ -418,5 +455,22 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
             }
             return dataBlock(slot, seq, process(card, apdu))
         }
+    }
+}
+
+/// The card's end of a T=0 line, scripted: after each `send` from the reader the next stage of characters becomes
+/// available to `receive`; a read past what the card sent means the card fell silent (`.cardMute`).
+struct ScriptedT0CardLine: T0CharacterChannel {
+    var stages: [[UInt8]]
+    var pending: [UInt8] = []
+
+    mutating func send(_ bytes: [UInt8]) async throws(TransportError) {
+        if !stages.isEmpty { pending += stages.removeFirst() }
+    }
+
+    mutating func receive(_ count: Int) async throws(TransportError) -> [UInt8] {
+        guard pending.count >= count else { throw .cardMute }
+        defer { pending.removeFirst(count) }
+        return Array(pending[..<count])
     }
 }

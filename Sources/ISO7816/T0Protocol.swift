@@ -14,6 +14,13 @@ public struct T0CommandTPDU: Sendable, Hashable {
     /// was case 2).
     public var expectedLength: Int
 
+    /// A TPDU from its parts (as a reader receives it).
+    public init(header: [UInt8], data: [UInt8], expectedLength: Int) {
+        self.header = header
+        self.data = data
+        self.expectedLength = expectedLength
+    }
+
     /// header ‖ data, as a TPDU-level reader takes it.
     public var bytes: [UInt8] { header + data }
 
@@ -67,10 +74,12 @@ public enum T0ProcedureEngine {
     /// SW1, read SW2 and stop.
     /// - Returns: the bytes received from the card followed by SW1 SW2 (`61 xx` and `6C xx` are returned as they
     ///   are).
-    /// - Throws: `TransportError.failed` on an invalid procedure byte or too many NULLs; channel errors as they are.
+    /// - Throws: `TransportError.failed` on an invalid procedure byte, too many NULLs or a header that is not 5
+    ///   bytes; channel errors as they are.
     public static func run<Channel: T0CharacterChannel>(_ tpdu: T0CommandTPDU, over channel: inout Channel)
         async throws(TransportError) -> [UInt8]
     {
+        guard tpdu.header.count == 5 else { throw .failed("T=0: a TPDU header has 5 bytes, not \(tpdu.header.count)") }
         try await channel.send(tpdu.header)
         let ins = tpdu.header[1]
         var toSend = tpdu.data[...]

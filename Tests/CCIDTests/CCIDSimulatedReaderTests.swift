@@ -98,6 +98,11 @@ struct CCIDSimulatedReaderTests {
         #expect(try await t.transmit([0x00, 0xC0, 0x00, 0x00, UInt8(FileTestCard.fci.count)])
             == FileTestCard.fci + [0x90, 0x00])
         #expect(await t.capabilities.supportsExtendedLength == false)
+        // A READ BINARY with Le = 256 where 44 bytes remain: the card's 6C 2C comes up unchanged.
+        #expect(try await t.transmit(hex("00 B0 01 00 00")) == hex("6C 2C"))
+        // NULL procedure bytes from the card are waited through.
+        await reader.device.scriptT0(nullBytes: 3)
+        #expect(try await t.transmit(hex("00 B0 01 00 2C")) == Array(FileTestCard(atr: t0ATR).content[256...]) + [0x90, 0x00])
         // The case 4 APDU went out as a case 3 TPDU (Le dropped); no PPS for a card without TA1.
         let out = await reader.device.outTransfers
         #expect(out[1] == hex("61 05 00 00 00 00 01 00 00 00 11 00 00 0A 00"))
