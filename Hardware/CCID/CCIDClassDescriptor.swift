@@ -149,7 +149,8 @@ public struct CCIDClassDescriptor: Sendable, Hashable {
     }
 
     /// Reader capabilities for the APDU layer: extended length for the short+extended APDU level and for TPDU T=1
-    /// (the host chains); the largest APDU is bounded by dwMaxCCIDMessageLength − 10 at short-APDU level.
+    /// (the host chains); the largest APDU is bounded by dwMaxCCIDMessageLength − 10 at short-APDU level; a pinpad
+    /// (bPINSupport) is reported for APDU-level readers only (TPDU-level Secure is not implemented).
     public var capabilities: ReaderCapabilities {
         let level = exchangeLevel
         let ext = level == .extendedAPDU || level == .tpdu
@@ -158,7 +159,7 @@ public struct CCIDClassDescriptor: Sendable, Hashable {
             supportsExtendedLength: ext,
             maxCommandLength: ext ? 65544 : min(261, payload),
             maxResponseLength: ext ? 65538 : min(258, payload),
-            hasPinpad: pinSupport & 0x03 != 0, isContactless: false, maxClockKHz: Int(maximumClockKHz))
+            hasPinpad: pinSupport & 0x03 != 0 && level != .tpdu, isContactless: false, maxClockKHz: Int(maximumClockKHz))
     }
 }
 

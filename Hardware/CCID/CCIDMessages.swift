@@ -303,6 +303,19 @@ public struct CCIDProtocolParameters: Sendable, Hashable {
         self.nad = nad
     }
 
+    /// Parses a protocol data structure: 5 bytes for bProtocolNum 0 (T=0), 7 bytes for 1 (T=1); nil otherwise.
+    public init?(protocolNumber: UInt8, bytes: [UInt8]) {
+        switch (protocolNumber, bytes.count) {
+        case (0, 5):
+            self.init(fiDi: bytes[0], tcckst: bytes[1], guardTime: bytes[2], waitingInteger: bytes[3], clockStop: bytes[4])
+        case (1, 7):
+            self.init(fiDi: bytes[0], tcckst: bytes[1], guardTime: bytes[2], waitingInteger: bytes[3], clockStop: bytes[4],
+                      ifsc: bytes[5], nad: bytes[6])
+        default:
+            return nil
+        }
+    }
+
     /// bProtocolNum: 1 when the T=1 fields are present, 0 otherwise.
     public var protocolNumber: UInt8 { ifsc == nil ? 0 : 1 }
 

@@ -66,6 +66,7 @@ public actor CCIDSlotTransport: CardTransport {
     /// level is short-APDU only.
     public var capabilities: ReaderCapabilities {
         var c = descriptor.capabilities
+        if quirks.contains(.noSecureCommand) { c.hasPinpad = false }
         if descriptor.exchangeLevel == .tpdu, session?.activeProtocol == .t0 {
             c.supportsExtendedLength = false
             c.maxCommandLength = 261
@@ -168,15 +169,15 @@ public actor CCIDSlotTransport: CardTransport {
                 tlv += [tag, 4, UInt8(ioctl >> 24), UInt8((ioctl >> 16) & 0xFF), UInt8((ioctl >> 8) & 0xFF),
                         UInt8(ioctl & 0xFF)]
             }
-            if descriptor.pinSupport & 0x01 != 0 { add(0x06, ControlCode.verifyPINDirect) }
-            if descriptor.pinSupport & 0x02 != 0 { add(0x07, ControlCode.modifyPINDirect) }
+            if canVerifyPIN { add(0x06, ControlCode.verifyPINDirect) }
+            if canModifyPIN { add(0x07, ControlCode.modifyPINDirect) }
             return tlv
         case ControlCode.verifyPINDirect:
-            guard descriptor.pinSupport & 0x01 != 0 else { throw .notSupported("PIN verification on the pinpad") }
+            guard canVerifyPIN else { throw .notSupported("PIN verification on the pinpad") }
             let abData = try CCIDPINBlock.verifyWire(fromPCSC: data)
             return try await secure(abData, timerOut: data[0])
         case ControlCode.modifyPINDirect:
-            guard descriptor.pinSupport & 0x02 != 0 else { throw .notSupported("PIN modification on the pinpad") }
+            guard canModifyPIN else { throw .notSupported("PIN modification on the pinpad") }
             let abData = try CCIDPINBlock.modifyWire(fromPCSC: data)
             return try await secure(abData, timerOut: data[0])
         default:
@@ -207,7 +208,28 @@ public actor CCIDSlotTransport: CardTransport {
         }
     }
 
+    /// PIN entry on the pinpad: bPINSupport, no `noSecureCommand` quirk, and an APDU-level reader (a TPDU-level
+    /// pinpad would need the T=1 prologue filled in bTeoPrologue, not done here).
+    private nonisolated var canVerifyPIN: Bool {
+        descriptor.pinSupport & 0x01 != 0 && !quirks.contains(.noSecureCommand) && descriptor.exchangeLevel != .tpdu
+    }
+    private nonisolated var canModifyPIN: Bool {
+        descriptor.pinSupport & 0x02 != 0 && !quirks.contains(.noSecureCommand) && descriptor.exchangeLevel != .tpdu
+    }
+
     // MARK: Other CCID operations
+
+    /// PC_to_RDR_GetParameters: the protocol (0 T=0, 1 T=1) and protocol data structure now in force.
+    /// - Throws: `TransportError` (no card, timeout, …).
+    public func parameters() async throws(TransportError) -> CCIDProtocolParameters {
+        await acquireCommand()
+        defer { releaseCommand() }
+        let r = try await command(.getParameters(), expect: .rdrToPcParameters)
+        guard let p = CCIDProtocolParameters(protocolNumber: r.specific, bytes: r.data) else {
+            throw .failed("the reader's protocol parameters are malformed (\(r.data.hexString(separator: " ")))")
+        }
+        return p
+    }
 
     /// PC_to_RDR_GetSlotStatus: the ICC status of the slot.
     /// - Throws: `TransportError` (timeout, reader gone, …).

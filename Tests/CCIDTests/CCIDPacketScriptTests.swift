@@ -1,4 +1,5 @@
 import CCID
+import Foundation
 import ISO7816
 import Testing
 
@@ -161,6 +162,49 @@ struct CCIDPacketScriptTests {
         #expect(await port.mismatches == [])
         #expect(await port.remainingSteps == 0)
         #expect(await t.capabilities.supportsExtendedLength)
+    }
+
+    @Test("no automatic voltage (GemPC Twin): auto fails as mute, power off, then 5 V answers")
+    func voltageFallback() async throws {
+        let port = ScriptedPort(clock: CCIDManualClock(), steps: [
+            (Self.powerOn, ["80 00 00 00 00 00 00 41 FE 00"]),
+            ("63 00 00 00 00 00 01 00 00 00", ["81 00 00 00 00 00 01 01 00 00"]),
+            ("62 00 00 00 00 00 02 01 00 00", ["80 04 00 00 00 00 02 00 00 00 3B 02 14 50"]),
+            ("61 05 00 00 00 00 03 00 00 00 11 00 00 0A 00", ["82 05 00 00 00 00 03 00 00 00 11 00 00 0A 00"]),
+        ])
+        let t = CCIDSlotTransport(port: port, descriptor: CCIDReaderProfile.gemPCTwin.descriptor,
+                                  readerName: "GemPC Twin", clock: port.clock)
+        #expect(try await t.connect(preferred: [.t0]).atr == hex("3B 02 14 50"))
+        #expect(await port.mismatches == [])
+        #expect(await port.remainingSteps == 0)
+    }
+
+    @Test("no voltage answers: auto, 5 V, 3 V, 1.8 V tried in turn, then 'the card does not answer'")
+    func voltageExhausted() async throws {
+        let mute = "80 00 00 00 00 00 %@ 41 FE 00"
+        func frame(_ f: String, _ seq: Int) -> String { f.replacingOccurrences(of: "%@", with: String(format: "%02X", seq)) }
+        let off = "63 00 00 00 00 00 %@ 00 00 00"
+        let offAnswer = "81 00 00 00 00 00 %@ 01 00 00"
+        let port = ScriptedPort(clock: CCIDManualClock(), steps: [
+            (Self.powerOn, [frame(mute, 0)]),
+            (frame(off, 1), [frame(offAnswer, 1)]), ("62 00 00 00 00 00 02 01 00 00", [frame(mute, 2)]),
+            (frame(off, 3), [frame(offAnswer, 3)]), ("62 00 00 00 00 00 04 02 00 00", [frame(mute, 4)]),
+            (frame(off, 5), [frame(offAnswer, 5)]), ("62 00 00 00 00 00 06 03 00 00", [frame(mute, 6)]),
+        ])
+        let t = CCIDSlotTransport(port: port, descriptor: CCIDReaderProfile.gemPCTwin.descriptor,
+                                  readerName: "GemPC Twin", clock: port.clock)
+        await #expect(throws: TransportError.cardMute) { try await t.connect(preferred: [.t0, .t1]) }
+        #expect(await port.mismatches == [])
+        #expect(await port.remainingSteps == 0)
+    }
+
+    @Test("the noSecureCommand quirk hides the pinpad")
+    func quirk() async throws {
+        let port = ScriptedPort(clock: CCIDManualClock(), steps: [])
+        let t = CCIDSlotTransport(port: port, descriptor: CCIDReaderProfile.ingenicoLeo.descriptor, readerName: "Leo",
+                                  quirks: [.noSecureCommand], clock: port.clock)
+        #expect(await t.capabilities.hasPinpad == false)
+        #expect(try await t.control(code: CCIDSlotTransport.ControlCode.getFeatureRequest, data: []) == [])
     }
 
     @Test("a T=0 card on a T=1-only request is a protocol mismatch")

@@ -192,6 +192,34 @@ struct CCIDSimulatedReaderTests {
             == hex("00 1E 82 08 00 08 04 02 01 0C 04 00 00 00 00 00 20 00 01 08 FF FF FF FF FF FF FF FF"))
     }
 
+    @Test("MODIFY_PIN_DIRECT → Secure with bPINOperation 01: old and new PIN placed by the pinpad, then VERIFY")
+    func pinpadModify() async throws {
+        let reader = try await session(.ingenicoLeo)
+        let t = reader.transport
+        _ = try await t.transmit(Self.select)
+        // bmFormatString 82 (bytes, ASCII), block 8 bytes, old PIN at offset 0, new at offset 8, 4…8 digits.
+        let header = hex("1E 00 82 08 00 00 08 08 04 00 02 01 0C 04 00 00 00 00 00 00")
+        let apdu = hex("00 24 00 01 10") + [UInt8](repeating: 0xFF, count: 16)
+        let modify = header + [UInt8(apdu.count), 0, 0, 0] + apdu
+        await reader.device.setPinpad(.enter(digits: "1234", newDigits: "5678"))
+        #expect(try await t.control(code: CCIDSlotTransport.ControlCode.modifyPINDirect, data: modify) == hex("90 00"))
+        let verify = hex("1E 00 82 08 00 08 04 02 01 0C 04 00 00 00 00 0D 00 00 00 00 20 00 01 08 FF FF FF FF FF FF FF FF")
+        await reader.device.setPinpad(.enter(digits: "5678", newDigits: nil))
+        #expect(try await t.control(code: CCIDSlotTransport.ControlCode.verifyPINDirect, data: verify) == hex("90 00"))
+        let secure = await reader.device.outTransfers.filter { $0.first == 0x69 }.first
+        #expect(secure.map { Array($0[10..<12]) } == [0x01, 0x1E])
+    }
+
+    @Test("a T=1 card whose TC3 asks for CRC: every block carries a 2-byte CRC epilogue")
+    func crcCard() async throws {
+        let reader = try await session(.gemPCTwin, atr: t1CRCATR)
+        #expect(try await selectAndRead(reader.transport)[0] == FileTestCard.fci + [0x90, 0x00])
+        let ifs = await reader.device.outTransfers.first { $0.first == 0x6F && $0.count > 11 && $0[11] == 0xC1 }
+        #expect(ifs.map { Array($0[10...]) } == [0x00, 0xC1, 0x01, 0xFE] + T1Checksum.crc.compute([0x00, 0xC1, 0x01, 0xFE]))
+        let p = try await reader.transport.parameters()
+        #expect(p == CCIDProtocolParameters(fiDi: 0x11, tcckst: 0x11, guardTime: 0, waitingInteger: 0x45, ifsc: 0x20, nad: 0))
+    }
+
     @Test("no pinpad on a TPDU reader: VERIFY_PIN_DIRECT is not supported, the feature list is empty")
     func noPinpad() async throws {
         let reader = try await session(.gemPCTwin)

@@ -76,6 +76,7 @@ final class FileTestCard: VirtualCard {
     var content: [UInt8] = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
     var selected = false
     var tries = 3
+    var pin: [UInt8] = Array("1234".utf8) + [UInt8](repeating: 0xFF, count: 4)
 
     init(atr: [UInt8]) { self.atr = atr }
     func powerOn() { selected = false }
@@ -104,13 +105,21 @@ final class FileTestCard: VirtualCard {
             return [0x90, 0x00]
         case 0x20:
             guard tries > 0 else { return [0x69, 0x83] }
-            let expected = Array("1234".utf8) + [UInt8](repeating: 0xFF, count: 4)
-            if c.data == expected {
+            if c.data == pin {
                 tries = 3
                 return [0x90, 0x00]
             }
             tries -= 1
             return [0x63, 0xC0 | UInt8(tries)]
+        case 0x24:  // CHANGE REFERENCE DATA: old PIN block ‖ new PIN block
+            guard tries > 0 else { return [0x69, 0x83] }
+            guard c.data.count == 16 else { return [0x67, 0x00] }
+            guard Array(c.data[..<8]) == pin else {
+                tries -= 1
+                return [0x63, 0xC0 | UInt8(tries)]
+            }
+            pin = Array(c.data[8...])
+            return [0x90, 0x00]
         default:
             return [0x6D, 0x00]
         }
@@ -125,6 +134,11 @@ let t1ATR: [UInt8] = {
 /// T=1 ATR with a small IFSC (TA3 = 20, 32 bytes), no TA1, to force chaining.
 let t1SmallIFSCATR: [UInt8] = {
     let body = hex("3B 85 81 31 20 45 43 41 52 54 45")
+    return body + [body.dropFirst().reduce(0, ^)]
+}()
+/// T=1 ATR with CRC: TD2 = 71 → TA3 = 20, TB3 = 45, TC3 = 01.
+let t1CRCATR: [UInt8] = {
+    let body = hex("3B 85 81 71 20 45 01 43 41 52 54 45")
     return body + [body.dropFirst().reduce(0, ^)]
 }()
 /// T=0-only ATR, no interface bytes after T0, 2 historical bytes.

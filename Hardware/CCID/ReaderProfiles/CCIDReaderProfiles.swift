@@ -6,10 +6,8 @@
 public enum CCIDQuirk: String, Sendable, Hashable, CaseIterable {
     /// Power on with bPowerSelect = automatic only; never retry 5 V / 3 V / 1.8 V.
     case automaticVoltageOnly
-    /// The reader cannot run PC_to_RDR_Secure although bPINSupport says so.
+    /// The reader cannot run PC_to_RDR_Secure although bPINSupport says so: no pinpad is reported.
     case noSecureCommand
-    /// The reader expects a zero-length packet even when the host would not send one.
-    case alwaysZeroLengthPacket
 }
 
 /// A known reader: USB identity, its CCID class descriptor, quirks.
