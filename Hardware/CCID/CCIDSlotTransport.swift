@@ -107,7 +107,7 @@ public actor CCIDSlotTransport: CardTransport {
                 let needsPPS = (params.ta1 ?? 0x11) != 0x11 || chosen != params.offeredProtocols.first
                 if needsPPS { fiDi = await exchangePPS(protocol: chosen, ta1: params.ta1) }
             }
-            let p = CCIDProtocolParameters.from(params, protocol: chosen, fiDi: fiDi)
+            let p = CCIDProtocolParameters.from(params, protocol: chosen, fiDi: fiDi, inverseConvention: atr[0] == 0x3F)
             _ = try await command(.setParameters(p), expect: .rdrToPcParameters)
             if chosen == .t1 {
                 var engine = T1HostEngine(
