@@ -245,8 +245,11 @@ public actor CCIDSlotTransport: CardTransport {
         }
     }
 
-    /// PC_to_RDR_Abort on the bulk pipe (the matching ABORT control request is the USB backend's job).
+    /// PC_to_RDR_Abort on the bulk pipe, once the current command is over (the matching ABORT class request on the
+    /// control pipe, which interrupts a command in progress, is not sent by this driver).
     public func abort() async throws(TransportError) {
+        await acquireCommand()
+        defer { releaseCommand() }
         _ = try await command(.abort(), expect: .rdrToPcSlotStatus)
     }
 

@@ -191,8 +191,10 @@ public struct T1HostEngine: Sendable {
     public var maxRetransmissions = 3
     /// S(RESYNCH) attempts before giving up (ISO/IEC 7816-3 §11.6.3.2: 3).
     public var maxResynchAttempts = 3
-    /// Consecutive S(WTX) requests tolerated without progress.
+    /// Consecutive S(WTX) / S(IFS) requests tolerated without progress.
     public var maxConsecutiveWTX = 64
+    /// Chained I-blocks with an empty INF tolerated in one response (they carry nothing: a card stuck in a loop).
+    public var maxEmptyChainedBlocks = 8
     /// Largest response accepted through chaining, bytes (an R-APDU is at most 65536 + 2).
     public var maxResponseLength = 65538
 
@@ -299,6 +301,7 @@ public struct T1HostEngine: Sendable {
         var response: [UInt8] = []
         var errors = 0
         var wtxInARow = 0
+        var emptyChained = 0
         var multiplier: UInt8 = 1
 
         while true {
@@ -349,6 +352,10 @@ public struct T1HostEngine: Sendable {
                 receiveSequence ^= 1
                 errors = 0
                 wtxInARow = 0
+                if more && block.information.isEmpty {
+                    emptyChained += 1
+                    if emptyChained > maxEmptyChainedBlocks { return .failure("the card chains empty I-blocks") }
+                }
                 response += block.information
                 if response.count > maxResponseLength { return .failure("response longer than \(maxResponseLength) bytes") }
                 if more {
@@ -399,6 +406,8 @@ public struct T1HostEngine: Sendable {
                         toSend = .r(receiveSequence, error: 2, nad: nad)
                         continue
                     }
+                    wtxInARow += 1
+                    if wtxInARow > maxConsecutiveWTX { return .failure("more than \(maxConsecutiveWTX) S-block requests in a row") }
                     ifsc = Int(v)
                     toSend = .s(.ifs, response: true, [v], nad: nad)
                 case .abort:

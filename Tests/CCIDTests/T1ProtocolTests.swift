@@ -235,3 +235,60 @@ struct T1HostEngineTests {
         #expect(peer.commands == [command])
     }
 }
+
+@Suite("T=1 host engine never loops forever")
+struct T1TerminationTests {
+    @Test("2 000 sessions against a card answering random (valid and invalid) blocks all terminate, boundedly")
+    func randomCards() async {
+        final class RandomCard: @unchecked Sendable {
+            var rng: SeededGenerator
+            var exchanges = 0
+            init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+            func next() -> [UInt8] {
+                exchanges += 1
+                let kinds: [T1BlockKind] = [
+                    .information(sendSequence: UInt8.random(in: 0...1, using: &rng), more: Bool.random(using: &rng)),
+                    .receiveReady(expectedSequence: UInt8.random(in: 0...1, using: &rng), error: UInt8.random(in: 0...2, using: &rng)),
+                    .supervisory(.wtx, response: false), .supervisory(.ifs, response: false),
+                    .supervisory(.resynch, response: true), .supervisory(.ifs, response: true),
+                ]
+                let kind = kinds[Int.random(in: 0..<kinds.count, using: &rng)]
+                let inf: [UInt8] = (0..<Int.random(in: 0...3, using: &rng)).map { _ in UInt8.random(in: 1...254, using: &rng) }
+                var bytes = T1Block(kind: kind, information: inf).encoded()
+                if Int.random(in: 0..<10, using: &rng) == 0 { bytes[bytes.count - 1] ^= 0x01 }
+                return bytes
+            }
+        }
+        var worst = 0
+        for seed in 0..<2000 {
+            let card = RandomCard(seed: UInt64(seed))
+            var engine = T1HostEngine(ifsc: 8)
+            let exchange: T1BlockExchange = { (_: [UInt8], _: UInt8) async throws(TransportError) -> [UInt8] in card.next() }
+            _ = try? await engine.transceive(Array(repeating: 0x42, count: 20), exchange: exchange)
+            worst = max(worst, card.exchanges)
+        }
+        #expect(worst < 2_000)
+    }
+
+    @Test("a card chaining empty I-blocks forever, or asking S(IFS) forever, is given up on")
+    func stuckCards() async {
+        final class Counter: @unchecked Sendable { var n = 0; var ns: UInt8 = 0 }
+        let c = Counter()
+        var engine = T1HostEngine()
+        let emptyChain: T1BlockExchange = { (_: [UInt8], _: UInt8) async throws(TransportError) -> [UInt8] in
+            c.n += 1
+            defer { c.ns ^= 1 }
+            return T1Block.i(c.ns, more: true, []).encoded()
+        }
+        await #expect(throws: TransportError.self) { _ = try await engine.transceive(hex("00 B0 00 00 10"), exchange: emptyChain) }
+        #expect(c.n < 40)
+        c.n = 0
+        var engine2 = T1HostEngine()
+        let ifsForever: T1BlockExchange = { (_: [UInt8], _: UInt8) async throws(TransportError) -> [UInt8] in
+            c.n += 1
+            return T1Block.s(.ifs, response: false, [0x20]).encoded()
+        }
+        await #expect(throws: TransportError.self) { _ = try await engine2.transceive(hex("00 B0 00 00 10"), exchange: ifsForever) }
+        #expect(c.n < 200)
+    }
+}
