@@ -216,3 +216,106 @@ struct CCIDPacketScriptTests {
         }
     }
 }
+
+/// A device answering every command with random frames: mostly well-formed headers with random bSeq, bStatus,
+/// bError, dwLength (some lying), cut into random packets; sometimes silence.
+actor FuzzPort: CCIDTransferPort {
+    nonisolated let maxPacketSize = 64
+    nonisolated let clock = CCIDManualClock()
+    private var rng: SeededGenerator
+    private var queued: [[UInt8]] = []
+    private var lastSeq: UInt8 = 0
+
+    init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+
+    private func enqueue(_ frame: [UInt8]) {
+        var i = 0
+        while i < frame.count {
+            let n = Int.random(in: 1...64, using: &rng)
+            queued.append(Array(frame[i..<min(frame.count, i + n)]))
+            i += n
+        }
+    }
+
+    private func junk() -> [UInt8] {
+        let len = Int.random(in: 0...40, using: &rng)
+        let declared = Int.random(in: 0..<8, using: &rng) == 0 ? Int.random(in: 0...70_000, using: &rng) : len
+        let seq = Bool.random(using: &rng) ? lastSeq : UInt8.random(in: 0...255, using: &rng)
+        let status: UInt8 = [0x00, 0x01, 0x02, 0x40, 0x41, 0x42, 0x80, 0xC0][Int.random(in: 0..<8, using: &rng)]
+        let type: UInt8 = [0x80, 0x81, 0x82, 0x83, 0x50, 0x00][Int.random(in: 0..<6, using: &rng)]
+        let frame: [UInt8] = [type, UInt8(declared & 0xFF), UInt8((declared >> 8) & 0xFF), UInt8(declared >> 16), 0,
+                              0, seq, status, UInt8.random(in: 0...255, using: &rng), 0]
+        return frame + (0..<len).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    }
+
+    /// A well-formed answer to `command` with plausible content (an ATR, echoed parameters, a random or T=1 block).
+    private func plausible(_ command: [UInt8]) -> [UInt8] {
+        let type: UInt8
+        var data: [UInt8] = []
+        switch command[0] {
+        case 0x62:
+            type = 0x80
+            data = Bool.random(using: &rng) ? t1ATR : t0ATR
+        case 0x61, 0x6C: type = 0x82; data = Array(command[10...])
+        case 0x6F, 0x69:
+            type = 0x80
+            if Bool.random(using: &rng) {
+                let kinds: [T1BlockKind] = [.information(sendSequence: UInt8.random(in: 0...1, using: &rng), more: Bool.random(using: &rng)),
+                                            .receiveReady(expectedSequence: UInt8.random(in: 0...1, using: &rng), error: 0),
+                                            .supervisory(.ifs, response: true), .supervisory(.wtx, response: false)]
+                data = T1Block(kind: kinds[Int.random(in: 0..<kinds.count, using: &rng)], information: [0xFE]).encoded()
+            } else {
+                data = (0..<Int.random(in: 0...20, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            }
+        default: type = 0x81
+        }
+        let n = data.count
+        return [type, UInt8(n & 0xFF), UInt8(n >> 8), 0, 0, command[5], command[6], 0, 0,
+                Int.random(in: 0..<6, using: &rng) == 0 ? 0x01 : 0x00] + data
+    }
+
+    func bulkOut(_ data: [UInt8], timeoutMs: Int) async throws(CCIDTransferError) {
+        guard data.count >= 10 else { return }
+        lastSeq = data[6]
+        switch Int.random(in: 0..<6, using: &rng) {
+        case 0, 1, 2: enqueue(plausible(data))
+        case 3:
+            for _ in 0..<Int.random(in: 1...3, using: &rng) { enqueue(junk()) }
+            enqueue(plausible(data))
+        case 4: for _ in 0..<Int.random(in: 1...3, using: &rng) { enqueue(junk()) }
+        default: break
+        }
+    }
+
+    func bulkIn(maxLength: Int, timeoutMs: Int) async throws(CCIDTransferError) -> [UInt8] {
+        guard !queued.isEmpty else {
+            clock.advance(timeoutMs)
+            throw .timeout
+        }
+        return queued.removeFirst()
+    }
+
+    func interruptIn(maxLength: Int, timeoutMs: Int) async throws(CCIDTransferError) -> [UInt8] { throw .noInterruptEndpoint }
+}
+
+@Suite("CCID driver against a random device")
+struct CCIDFuzzTests {
+    @Test("1 000 sessions of random answers: every call ends with an answer or a TransportError, within the cap")
+    func randomDevice() async {
+        var connected = 0
+        for seed in 0..<1000 {
+            let port = FuzzPort(seed: UInt64(seed))
+            let profile = [CCIDReaderProfile.ingenicoLeo, .gemPCTwin, .extendedAPDUReader][seed % 3]
+            let t = CCIDSlotTransport(port: port, descriptor: profile.descriptor, readerName: "fuzz",
+                                      timeouts: CCIDTimeouts(responseMs: 1_000, capMs: 3_000), clock: port.clock)
+            let start = port.clock.nowMs()
+            if (try? await t.connect(preferred: [.t0, .t1])) != nil {
+                connected += 1
+                for _ in 0..<3 { _ = try? await t.transmit(hex("00 B0 00 00 10")) }
+            }
+            // Each command waits at most capMs; a session is a bounded number of commands.
+            #expect(port.clock.nowMs() - start <= 3_000 * 40)
+        }
+        #expect(connected > 0)
+    }
+}
