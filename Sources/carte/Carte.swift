@@ -1,5 +1,11 @@
 import ArgumentParser
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The `carte` command-line tool. Its names, flags, JSON keys and exit codes are a contract
 /// (`../shared/specs/cli.md`).
 @main
@@ -16,4 +22,26 @@ struct Carte: AsyncParsableCommand {
             SimulateCommand.self, ServeCommand.self, DemoCommand.self, BenchCommand.self, AuditCommand.self,
         ]
     )
+
+    /// Runs the command, mapping argument-parsing failures to exit code 2 (usage error) as the CLI contract says,
+    /// instead of ArgumentParser's default 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                let message = fullMessage(for: error)
+                var bytes = Array((message.isEmpty ? "carte: usage error" : message).utf8) + [0x0A]
+                _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+                Glibc.exit(CarteExit.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
