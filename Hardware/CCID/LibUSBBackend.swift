@@ -349,8 +349,11 @@ public final class LibUSBTransferPort: CCIDTransferPort, @unchecked Sendable {
 
     public func bulkIn(maxLength: Int, timeoutMs: Int) async throws(CCIDTransferError) -> [UInt8] {
         let box = UncheckedHandle(handle), ep = info.bulkInEndpoint
+        // A whole number of packets, so that a full last packet never overflows the buffer (LIBUSB_ERROR_OVERFLOW).
+        let packet = max(8, info.maxPacketSize)
+        let size = (max(64, maxLength) + packet - 1) / packet * packet
         return try await run {
-            var buffer = [UInt8](repeating: 0, count: max(64, maxLength))
+            var buffer = [UInt8](repeating: 0, count: size)
             var transferred: Int32 = 0
             let rc = buffer.withUnsafeMutableBufferPointer {
                 libusb_bulk_transfer(box.handle, ep, $0.baseAddress, Int32($0.count), &transferred, UInt32(max(1, timeoutMs)))
