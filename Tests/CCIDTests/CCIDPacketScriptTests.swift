@@ -319,3 +319,21 @@ struct CCIDFuzzTests {
         #expect(connected > 0)
     }
 }
+
+@Suite("Slot monitoring without an interrupt endpoint")
+struct CCIDPollingTests {
+    @Test("GetSlotStatus is polled: present, then absent after a removal; the stream ends when the reader stops answering")
+    func polling() async throws {
+        let port = ScriptedPort(clock: CCIDManualClock(), steps: [
+            ("65 00 00 00 00 00 00 00 00 00", ["81 00 00 00 00 00 00 01 00 00"]),
+            ("65 00 00 00 00 00 01 00 00 00", ["81 00 00 00 00 00 01 01 00 00"]),
+            ("65 00 00 00 00 00 02 00 00 00", ["81 00 00 00 00 00 02 02 00 00"]),
+        ])
+        let t = CCIDSlotTransport(port: port, descriptor: CCIDReaderProfile.gemPCTwin.descriptor,
+                                  readerName: "GemPC Twin", clock: port.clock)
+        var changes: [CCIDSlotChange] = []
+        for await change in t.slotChanges(pollIntervalMs: 10) { changes.append(change) }
+        #expect(changes == [CCIDSlotChange(slot: 0, cardPresent: true, changed: false),
+                            CCIDSlotChange(slot: 0, cardPresent: false, changed: true)])
+    }
+}
