@@ -80,15 +80,21 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
 
     // MARK: Test controls
 
+    /// Faults for the next bulk commands, one per command, in order.
     public func setFaults(_ f: [CCIDDeviceFault]) { faults = f }
+    /// What the pinpad does on the next PC_to_RDR_Secure commands.
     public func setPinpad(_ p: CCIDPinpadBehaviour) { pinpad = p }
+    /// NULL procedure bytes (60) the T=0 card sends before each of its procedure bytes (TPDU level).
     public func scriptT0(nullBytes: Int) { t0NullBytes = nullBytes }
+    /// T=1 card script, effective now and at every power-on: S(WTX request) with these multipliers before the next
+    /// answers; answer this many I-blocks with an error R-block (`Int.max`: all of them).
     public func scriptT1(wtx: [UInt8] = [], errorRBlocks: Int = 0) {
         t1WTXRequests = wtx
         t1ErrorRBlocks = errorRBlocks
         t1?.pendingWTX = wtx
         t1?.errorRBlocksForIBlocks = errorRBlocks
     }
+    /// Forgets `outTransfers`, `inFrames` and `apduTranscript`.
     public func clearTranscripts() {
         outTransfers = []
         inFrames = []
