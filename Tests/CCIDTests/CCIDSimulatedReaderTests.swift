@@ -80,6 +80,27 @@ struct CCIDSimulatedReaderTests {
         #expect(await t.capabilities.supportsExtendedLength)
     }
 
+    @Test("a 607-byte command takes three XfrBlocks: wLevelParameter 01, 03, 02")
+    func extendedChainingThreeBlocks() async throws {
+        let reader = try await session(.extendedAPDUReader)
+        _ = try await reader.transport.transmit(Self.select)
+        await reader.device.clearTranscripts()
+        let update = try CommandAPDU(ins: 0xD6, p1: 0, p2: 0, data: Array(repeating: 0xA5, count: 600)).encoded()
+        #expect(try await reader.transport.transmit(update) == hex("6A 84"))
+        let frames = await reader.device.outTransfers.filter { $0.first == 0x6F }
+        #expect(frames.map { UInt16($0[8]) | UInt16($0[9]) << 8 } == [0x01, 0x03, 0x02])
+        #expect(frames.map { $0.count - 10 } == [261, 261, 85])
+        #expect(await reader.device.apduTranscript == [update])
+    }
+
+    @Test("a TPDU reader that makes PPS itself (ACR39U): no PPS from the host, SetParameters with TA1")
+    func noHostPPS() async throws {
+        let reader = try await session(.acr39U)
+        let out = await reader.device.outTransfers
+        #expect(!out.contains { $0.first == 0x6F && $0.count > 10 && $0[10] == 0xFF })
+        #expect(out[1] == hex("61 07 00 00 00 00 01 01 00 00 96 10 00 45 00 FE 00"))
+    }
+
     @Test("a short-APDU reader refuses an extended APDU that does not fit instead of sending it")
     func shortReaderRefuses() async throws {
         let reader = try await session(.ingenicoLeo)
