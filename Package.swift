@@ -55,6 +55,8 @@ let package = Package(
             name: "CardSimulator", dependencies: ["ISO7816", "CarteCrypto"], path: "Simulators/CardSimulator",
             resources: [.copy("Fixtures/personas.json")]),
         .target(name: "VirtualPCD", dependencies: ["CardSimulator"], path: "Simulators/VirtualPCD"),
+        .target(
+            name: "CCIDDevice", dependencies: ["CCID", "CardSimulator", "ISO7816"], path: "Simulators/CCIDDevice"),
 
         // MARK: The command-line tool
         .executableTarget(
@@ -75,6 +77,9 @@ let package = Package(
             name: "CardSimulatorTests", dependencies: ["CardSimulator", "ISO7816"],
             path: "Tests/CardSimulatorTests"),
         .testTarget(name: "PCSCTests", dependencies: ["PCSC", "ISO7816"], path: "Tests/PCSCTests"),
+        .testTarget(
+            name: "CCIDTests", dependencies: ["CCID", "CCIDDevice", "ISO7816", "CardSimulator"],
+            path: "Tests/CCIDTests"),
         .testTarget(
             name: "CardApplicationTests",
             dependencies: ["Vitale", "CPS", "Badges", "INS", "CardSimulator", "ISO7816", "CarteCrypto"],
