@@ -63,7 +63,7 @@ let package = Package(
             name: "carte",
             dependencies: [
                 "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "Terminal",
-                "PCSC", "CCID", "CardSimulator", "VirtualPCD",
+                "PCSC", "CCID", "CCIDDevice", "CardSimulator", "VirtualPCD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
