@@ -25,7 +25,8 @@ public struct Vitale2Files: Sendable, Hashable {
 /// Decodes the Vitale 2 files into a `VitaleCard` (tags: `../shared/specs/vitale.md` §6.1 [C] and §9.2 [D]).
 /// INS-C values are not computed here (see `VitaleINSC`).
 public enum Vitale2Decoder {
-    /// - Throws: `VitaleError.corruptedData` for a malformed TLV or a field that cannot be what it claims;
+    /// - Throws: `VitaleError.corruptedData` for a malformed TLV, a field that cannot be what it claims, or identity
+    ///   and NIR files listing a different number of people;
     ///   `VitaleError.missingData` when there is no identity template or no NIR at all.
     public static func decode(
         _ files: Vitale2Files, atr: [UInt8], careDate: VitaleDay, protectedData: [VitaleProtectedData] = []
@@ -33,6 +34,12 @@ public enum Vitale2Decoder {
         let identTemplates = try templates(0x65, in: files.ident, file: "identity")
         let nirTemplates = try templates(0x65, in: files.benef, file: "beneficiary")
         guard !identTemplates.isEmpty else { throw .missingData("any beneficiary identity") }
+        // Identity i and NIR i are the same person: different counts would pair people with the wrong NIR.
+        if !nirTemplates.isEmpty && nirTemplates.count != identTemplates.count {
+            throw .corruptedData(
+                file: "beneficiary",
+                detail: "\(identTemplates.count) identities but \(nirTemplates.count) NIR templates; they cannot be paired")
+        }
 
         // Card
         let carteObjects = try objects(files.carte, file: "card")

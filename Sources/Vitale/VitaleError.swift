@@ -46,10 +46,10 @@ public enum VitaleError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Maps a transport error, turning a removed or reset card into `.cardRemoved`.
+    /// Maps a transport error, turning a removed card into `.cardRemoved`.
     static func from(_ e: TransportError) -> VitaleError {
         switch e {
-        case .cardRemoved, .noCard: return .cardRemoved
+        case .cardRemoved: return .cardRemoved
         default: return .transport(e)
         }
     }

@@ -74,6 +74,27 @@ public actor VitaleSession {
         return VitaleINSC.applied(to: card)
     }
 
+    /// How many times a command is re-sent after a transient failure that happened before the card processed it
+    /// (`TransportError.failed`, `.timeout`, `.cardMute`): RufusAdmin retries up to 4 times because some
+    /// keyboard-integrated readers "hiccup" (vitale.md §3). A removed card or a gone reader is never retried.
+    static let transientRetries = 3
+
+    /// Runs `body`, re-running it up to `transientRetries` times on a transient transport failure.
+    static func retrying<T>(_ body: () async throws(CardError) -> T) async throws(CardError) -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch {
+                guard case .transport(let t) = error, attempt < transientRetries else { throw error }
+                switch t {
+                case .failed, .timeout, .cardMute: attempt += 1
+                default: throw error
+                }
+            }
+        }
+    }
+
     static func map(_ e: CardError) -> VitaleError {
         switch e {
         case .transport(let t): return VitaleError.from(t)
@@ -135,7 +156,8 @@ enum Vitale2FileRole: CaseIterable {
 
 /// Where one file is: its application and FID.
 struct Vitale2FileLocation: Hashable {
-    var role: Vitale2FileRole
+    /// `nil` for an announced file whose label is unknown: recognised by its content once read.
+    var role: Vitale2FileRole?
     var aid: [UInt8]
     var fid: UInt16
     /// True when POINTERS announced it, false for a `[D]` fallback.
@@ -171,7 +193,8 @@ struct Vitale2Reader {
 
     func send(_ c: CommandAPDU, noGetResponse: Bool) async throws(VitaleError) -> ResponseAPDU {
         do {
-            return try await channel.send(c, options: SendOptions(autoGetResponse: !noGetResponse, autoCorrectLe: true))
+            let options = SendOptions(autoGetResponse: !noGetResponse, autoCorrectLe: true)
+            return try await VitaleSession.retrying { () async throws(CardError) in try await channel.send(c, options: options) }
         } catch { throw VitaleSession.map(error) }
     }
 
@@ -190,10 +213,11 @@ struct Vitale2Reader {
     }
 
     /// Reads the current application's EF `fid`: by SFI first, then SELECT + READ BINARY.
-    func readEF(fid: UInt16, expectedTags: Set<UInt8>) async throws(VitaleError) -> Vitale2FileOutcome {
+    /// `expectedTags` `nil` accepts any content (a file recognised later by content).
+    func readEF(fid: UInt16, expectedTags: Set<UInt8>?) async throws(VitaleError) -> Vitale2FileOutcome {
         if let sfi = Self.sfi(for: fid) {
             switch try await readBinary(sfi: sfi) {
-            case .content(let b) where Self.plausible(b, tags: expectedTags): return .content(b)
+            case .content(let b) where expectedTags.map({ Self.plausible(b, tags: $0) }) ?? true: return .content(b)
             case .protected: return .protected
             case .content, .notFound: break  // another file holds this SFI, or none: select by FID
             }
@@ -210,7 +234,8 @@ struct Vitale2Reader {
     /// READ BINARY of a whole EF (chunked by the channel: short answer, `62 82` or `6B 00` ends it).
     func readBinary(sfi: UInt8?) async throws(VitaleError) -> Vitale2FileOutcome {
         do {
-            return .content(try await channel.readBinary(sfi: sfi))
+            return .content(
+                try await VitaleSession.retrying { () async throws(CardError) in try await channel.readBinary(sfi: sfi) })
         } catch {
             switch error {
             case .unexpectedStatus(let sw, let command):
@@ -247,58 +272,112 @@ struct Vitale2Reader {
 
         // 2. POINTERS
         var pointers: Vitale2Pointers? = nil
-        var protected: [VitaleProtectedData] = []
+        var protected: [VitaleProtectedData] = []  // data answered 69 82
         switch try await readEF(fid: Vitale2Identifiers.pointersFID, expectedTags: [0xE0]) {
         case .content(let b): pointers = try? Vitale2Pointers(decoding: b)
         case .protected: protected.append(VitaleProtectedData(what: "POINTERS", fileID: Vitale2Identifiers.pointersFID))
         case .notFound: break
         }
 
-        // 3. Plan: POINTERS first, [D] identifiers as the fallback
-        var plan: [Vitale2FileLocation] = []
-        for role in Vitale2FileRole.allCases {
-            if let p = pointers, let f = p.file(labelled: role.label) {
-                let aid = p.aid(ofApplication: f.applicationEntryID) ?? role.fallbackAID
-                plan.append(Vitale2FileLocation(role: role, aid: aid, fid: f.fid, announced: true))
-            } else {
-                plan.append(Vitale2FileLocation(role: role, aid: role.fallbackAID, fid: role.fallbackFID, announced: false))
+        // 3. Where the files are: POINTERS (by label), then by content, then our [D] identifiers
+        var located: [Vitale2FileRole: Vitale2FileLocation] = [:]
+        var unlabelled: [Vitale2FileLocation] = []
+        if let p = pointers {
+            for f in p.files where f.fid != Vitale2Identifiers.pointersFID {
+                let aid = p.aid(ofApplication: f.applicationEntryID)
+                    ?? (f.applicationEntryID == 1 ? Vitale2Identifiers.mfVitaleAID : Vitale2Identifiers.vitaleAID)
+                let label = f.label.uppercased()
+                if let role = Vitale2FileRole.allCases.first(where: { $0.label == label }), located[role] == nil {
+                    located[role] = Vitale2FileLocation(role: role, aid: aid, fid: f.fid, announced: true)
+                } else if !Self.notNeededLabels.contains(label) {
+                    unlabelled.append(Vitale2FileLocation(role: nil, aid: aid, fid: f.fid, announced: true))
+                }
             }
         }
-        // Files of VITALE (selected now) first, then the other applications in order.
-        var order: [[UInt8]] = [Vitale2Identifiers.vitaleAID]
-        for l in plan where !order.contains(l.aid) { order.append(l.aid) }
+        var state = ReadState()
+        state.protected = protected
+        // Pass 1: the labelled files; when a role has no label, the other announced files too, recognised by content
+        // (cardpeek reads every announced file and parses it by tag, vitale.md §5.1).
+        var pass1 = Vitale2FileRole.allCases.compactMap { located[$0] }
+        if located.count < Vitale2FileRole.allCases.count { pass1 += unlabelled }
+        try await readAll(pass1, &state)
+        // Pass 2: our [D] identifiers (vitale.md §9.2) for what is still missing
+        var pass2: [Vitale2FileLocation] = []
+        for role in Vitale2FileRole.allCases where located[role] == nil && !state.done.contains(role) {
+            let alreadyRead = pass1.contains { $0.aid == role.fallbackAID && $0.fid == role.fallbackFID }
+            if !alreadyRead {
+                pass2.append(Vitale2FileLocation(role: role, aid: role.fallbackAID, fid: role.fallbackFID, announced: false))
+            }
+        }
+        try await readAll(pass2, &state)
+        let files = state.files
+        protected = state.protected
+        return try Vitale2Decoder.decode(files, atr: atr, careDate: careDate, protectedData: protected)
+    }
 
-        // 4. Read
+    /// POINTERS labels of files the read does not need ([D] labels; unknown labels are read and recognised).
+    static let notNeededLabels: Set<String> = ["CERT", "PHOTO", "DIR", "PAN"]
+
+    struct ReadState {
         var files = Vitale2Files()
-        var current = Vitale2Identifiers.vitaleAID
+        var done: Set<Vitale2FileRole> = []
+        var protected: [VitaleProtectedData] = []
+        var current: [UInt8] = Vitale2Identifiers.vitaleAID
+    }
+
+    /// Reads `locations`, the current application's first, then each other application once.
+    func readAll(_ locations: [Vitale2FileLocation], _ state: inout ReadState) async throws(VitaleError) {
+        var order: [[UInt8]] = [state.current]
+        for l in locations where !order.contains(l.aid) { order.append(l.aid) }
         for aid in order {
-            let here = plan.filter { $0.aid == aid }
+            let here = locations.filter { $0.aid == aid }
             guard !here.isEmpty else { continue }
-            if aid != current {
+            if aid != state.current {
                 var sw = try await selectApplication(aid)
                 if !Self.selected(sw) && aid == Vitale2Identifiers.mfVitaleAID { sw = try await selectMF() }
                 guard Self.selected(sw) else {
                     if sw.meaning == .fileOrApplicationNotFound { continue }
                     throw .unexpectedStatus(step: "SELECT application \(aid.hexString())", status: sw)
                 }
-                current = aid
+                state.current = aid
             }
             for l in here {
-                switch try await readEF(fid: l.fid, expectedTags: l.role.expectedTags) {
+                if let r = l.role, state.done.contains(r) { continue }
+                switch try await readEF(fid: l.fid, expectedTags: l.role?.expectedTags) {
                 case .content(let b):
-                    switch l.role {
-                    case .ident: files.ident = b
-                    case .benef: files.benef = b
-                    case .carte: files.carte = b
-                    case .amo: files.amo = b
-                    case .amc: files.amc = b
+                    guard let role = l.role ?? Self.classify(b), !state.done.contains(role) else { continue }
+                    state.done.insert(role)
+                    switch role {
+                    case .ident: state.files.ident = b
+                    case .benef: state.files.benef = b
+                    case .carte: state.files.carte = b
+                    case .amo: state.files.amo = b
+                    case .amc: state.files.amc = b
                     }
-                case .protected: protected.append(VitaleProtectedData(what: l.role.what, fileID: l.fid))
+                case .protected:
+                    if let r = l.role { state.done.insert(r) }
+                    state.protected.append(VitaleProtectedData(
+                            what: l.role?.what ?? "file \(String(l.fid, radix: 16, uppercase: true))", fileID: l.fid))
                 case .notFound: continue
                 }
             }
         }
-        return try Vitale2Decoder.decode(files, atr: atr, careDate: careDate, protectedData: protected)
+    }
+
+    /// Recognises a file by its first template (§6.1 [C], §9.2 [D]): `65` with `93` → BENEF, `65` with `80` →
+    /// IDENT, `66` → CARTE, `67`/`68` → AMO, `69` → AMC.
+    static func classify(_ bytes: [UInt8]) -> Vitale2FileRole? {
+        guard let first = BERTLV.decodeLenient(bytes).objects.first else { return nil }
+        switch first.tag {
+        case 0x65:
+            if first.children.contains(where: { $0.tag == 0x93 }) { return .benef }
+            if first.children.contains(where: { $0.tag == 0x80 }) { return .ident }
+            return nil
+        case 0x66: return .carte
+        case 0x67, 0x68: return .amo
+        case 0x69: return .amc
+        default: return nil
+        }
     }
 }
 
@@ -309,7 +388,9 @@ struct Vitale1Reader {
 
     func send(_ c: CommandAPDU, step: String) async throws(VitaleError) -> [UInt8] {
         let r: ResponseAPDU
-        do { r = try await channel.send(c) } catch { throw VitaleSession.map(error) }
+        do {
+            r = try await VitaleSession.retrying { () async throws(CardError) in try await channel.send(c) }
+        } catch { throw VitaleSession.map(error) }
         switch r.statusWord.value {
         case 0x9000: return r.data
         case 0x6283, 0x6985: throw .cardBlocked(status: r.statusWord)

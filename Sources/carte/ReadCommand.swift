@@ -176,7 +176,7 @@ enum VitaleReport {
             if b.dateNaissance.isLunar || !b.dateNaissance.hasCentury { s += " (shown as \(b.dateNaissance.displayable))" }
             s += ", rang \(b.rang)\n"
             if let n = b.nirCertifie { s += "   NIR cert.  \(reveal ? n : NIR.mask(n))\n" }
-            s += "   INS-C      \(b.insc ?? "none: " + (b.inscReason ?? "unknown reason"))\n"
+            s += "   INS-C      \(b.insc ?? b.inscReason ?? "none")\n"
             s += "   rights     \(b.rights.isEmpty ? "-" : b.rights.map { "\($0.start)–\($0.end)" }.joined(separator: ", "))"
             s += "  → \(b.rightsOpen(at: card.careDate)) on \(card.careDate)\n"
         }

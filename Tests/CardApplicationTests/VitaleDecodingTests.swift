@@ -120,6 +120,14 @@ import Testing
         #expect(card.assure?.prenom == "CLAIRE")
     }
 
+    @Test func identityAndNIRCountsMustAgree() {
+        let ident = [UInt8](hex: VitaleScriptedTests.ident)!
+        let oneNIR = BERTLV(tag: 0x65, children: [BERTLV(tag: 0x93, value: Array("168017505612381".utf8))]).encoded
+        #expect(throws: VitaleError.corruptedData(file: "beneficiary", detail: "2 identities but 1 NIR templates; they cannot be paired")) {
+            _ = try Vitale2Decoder.decode(Vitale2Files(ident: ident, benef: oneNIR), atr: [], careDate: VitaleDay(year: 2026, month: 1, day: 1))
+        }
+    }
+
     @Test func badNIRFieldIsCorrupted() {
         let ident = BERTLV(tag: 0x65, children: [
             BERTLV(tag: 0x80, value: Array("X".utf8)), BERTLV(tag: 0x81, value: Array("Y".utf8)),

@@ -251,6 +251,36 @@ import Testing
         #expect(card.beneficiaries[1].nirCertifie == "212037511208895")
     }
 
+    @Test func filesWithUnknownLabelsAreRecognisedByContent() async throws {
+        // Real labels are unknown (vitale.md §4.1.3 [U]): rename every entry; the reader reads each announced file
+        // once, like cardpeek, and recognises it by its first template.
+        var p = [UInt8](hex: Self.pointers)!
+        for (n, label) in ["IDENT   ", "BENEF   ", "CARTE   ", "AMO     ", "AMC     ", "CERT    ", "PHOTO   "].enumerated() {
+            let r = p.firstRange(of: Array(label.utf8))!
+            p.replaceSubrange(r, with: Array("EF\(n)     ".utf8))
+        }
+        #expect(p.count == 140)
+        #expect(try Vitale2Pointers(decoding: p).files.map(\.label) == (0..<7).map { "EF\($0)" })
+        let t = Self.transport()
+        t.expect(Self.selectVitale, answer: "90 00")
+        t.expect("00 B0 81 00 00", answer: p.hexString() + "90 00")
+        t.expect("00 B0 82 00 00", answer: Self.benef + " 90 00")
+        t.expect("00 B0 83 00 00", answer: Self.carte + " 90 00")
+        t.expect("00 B0 84 00 00", answer: Self.amo() + " 90 00")
+        t.expect("00 B0 85 00 00", answer: Self.amc + " 90 00")
+        t.expect("00 B0 86 00 00", answer: "7F 21 04 42 02 41 42 90 00")
+        t.expect("00 B0 87 00 00", answer: "69 82")
+        t.expect(Self.selectMFVitale, answer: "90 00")
+        t.expect("00 B0 82 00 00", answer: Self.ident + " 90 00")
+        let card = try await VitaleSession(transport: t).readCard(careDate: Self.careDate)
+        #expect(t.mismatches == [])
+        #expect(t.isComplete)
+        #expect(card.beneficiaries.map(\.prenom) == ["JEAN", "LEA"])
+        #expect(card.insured.caisse == "751")
+        #expect(card.serial == "1234567890123456")
+        #expect(card.protectedData == [VitaleProtectedData(what: "file 2007", fileID: 0x2007)])
+    }
+
     @Test func unreadablePointersFallsBackToOurIdentifiers() async throws {
         let t = Self.transport()
         t.expect(Self.selectVitale, answer: "90 00")
@@ -289,5 +319,68 @@ import Testing
         let card = try await VitaleSession(transport: t).readCard(careDate: Self.careDate)
         #expect(card.isTestCard)
         #expect(card.testCardReason == "CNDA test card (caisse 349)")
+    }
+}
+
+/// A card that answers random bytes (deterministic seed): the session must end with a card or a `VitaleError`,
+/// never crash or loop.
+final class RandomAnswerTransport: CardTransport, @unchecked Sendable {
+    let readerName = "random"
+    var state: UInt64
+    let atr: [UInt8]
+    var count = 0
+    init(seed: UInt64, atr: [UInt8]) {
+        state = seed
+        self.atr = atr
+    }
+    func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    var capabilities: ReaderCapabilities { get async { .shortAPDU } }
+    func connect(preferred: Set<TransmissionProtocol>) async throws(TransportError) -> CardConnectionInfo {
+        CardConnectionInfo(atr: atr, activeProtocol: .t0)
+    }
+    func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] {
+        count += 1
+        let r = next()
+        let sws: [[UInt8]] = [[0x90, 0x00], [0x61, UInt8(r >> 8 & 0xFF)], [0x6C, UInt8(r >> 16 & 0xFF)], [0x62, 0x82],
+            [0x69, 0x82], [0x6A, 0x82], [0x6B, 0x00], [UInt8(r >> 24 & 0xFF), UInt8(r >> 32 & 0xFF)]]
+        let sw = sws[Int(r % UInt64(sws.count))]
+        let n = Int(r >> 40 % 300)
+        var data: [UInt8] = []
+        for _ in 0..<n % 260 { data.append(UInt8(truncatingIfNeeded: next())) }
+        if r % 7 == 0 { throw .failed("random") }
+        return data + sw
+    }
+    func control(code: UInt32, data: [UInt8]) async throws(TransportError) -> [UInt8] { throw .notSupported("control") }
+    func beginTransaction() async throws(TransportError) {}
+    func endTransaction() async {}
+    func disconnect(_ disposition: CardDisposition) async {}
+}
+
+@Suite struct VitaleSessionFuzzTests {
+    @Test(arguments: [
+        [0x3B, 0x75, 0x13, 0x00, 0x00, 0x47, 0x09, 0xEA, 0x90, 0x00] as [UInt8],
+        [0x3F, 0x65, 0x25, 0x00, 0x2C, 0x09, 0x69, 0x90, 0x00],
+        [0x3B, 0x02, 0x14, 0x50],
+    ])
+    func randomAnswersNeverCrash(atr: [UInt8]) async {
+        var outcomes = 0
+        for seed in 0..<300 {
+            let t = RandomAnswerTransport(seed: UInt64(seed) &* 7919, atr: atr)
+            do {
+                _ = try await VitaleSession(transport: t).readCard(careDate: VitaleScriptedTests.careDate)
+                outcomes += 1
+            } catch {
+                #expect(!error.description.isEmpty)
+                outcomes += 1
+            }
+            #expect(t.count < 20_000)
+        }
+        #expect(outcomes == 300)
     }
 }
