@@ -96,6 +96,8 @@ import Testing
         let os = makeTestOS()
         #expect(os.send("80 A4 00 0C 02 3F 00") == "6E 00")
         #expect(os.send("FF CA 00 00 00") == "6E 00")
+        #expect(os.send("01 A4 00 0C 02 3F 00") == "68 81")
+        #expect(os.send("0C A4 00 0C 02 3F 00") == "68 82")
         #expect(os.send("00 12 00 00") == "6D 00")
         #expect(os.send("00 61 00 00") == "6D 00")
         #expect(os.send("00 A4") == "67 00")
@@ -259,5 +261,28 @@ import Testing
             }
         }
         #expect(bad == 0)
+    }
+}
+
+@Suite struct ManageSecurityEnvironmentTests {
+    final class Key: CardKey {
+        let reference: UInt8
+        let useCondition = AccessCondition.pin(0x81)
+        init(_ r: UInt8) { reference = r }
+    }
+
+    @Test func mseSetStoresTemplatesWithTagsInEitherOrder() {
+        let os = makeTestOS()
+        #expect(os.send("00 22 41 B6 06 80 01 42 84 01 81") == "6D 00")
+        ISOCommands.installManageSecurityEnvironment(into: os)
+        os.keyStore.register(Key(0x81))
+        #expect(os.send("00 22 41 B6 06 84 01 81 80 01 42") == "90 00")
+        #expect(os.securityEnvironment.templates[0xB6] == [0x80: [0x42], 0x84: [0x81]])
+        #expect(os.send("00 22 41 AA 03 80 01 40") == "90 00")
+        #expect(os.send("00 22 41 A4 06 80 01 42 84 01 82") == "6A 88")
+        #expect(os.send("00 22 41 A5 03 80 01 40") == "6A 86")
+        #expect(os.send("00 22 41 B6 03 80 05 40") == "6A 80")
+        #expect(os.send("00 22 F3 01") == "90 00")
+        #expect(os.securityEnvironment.templates.isEmpty)
     }
 }

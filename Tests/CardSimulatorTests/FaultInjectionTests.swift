@@ -24,7 +24,10 @@ import Testing
 
     @Test func muteCardAndTimeout() async throws {
         let r = try await connected(FaultPlan([.muteCard(apdu: 1), .muteCard(apdu: 2, asTimeout: true)]))
+        let before = await r.statistics.virtualNanoseconds
         await expectTransportError(.cardMute) { _ = try await r.transmit(Self.selectMF) }
+        // the 7-byte case-3 command (5 + ACK + 2 = 8 characters, no SW) at Di 4, then WT = 10 × 960 × 372 / 4 MHz
+        #expect(await r.statistics.virtualNanoseconds - before == 8 * 12 * 23_250 + 892_800_000)
         await expectTransportError(.timeout) { _ = try await r.transmit(Self.selectMF) }
         #expect(hx(try await r.transmit(Self.selectMF)) == "90 00")
     }
@@ -82,6 +85,18 @@ import Testing
         #expect(hx(first) == "65 1A 80 06 4D 41 52 54 49 4E 90 00")  // MARTIN
         let second = try await r.transmit(h("00 B0 82 00 0B"))
         #expect(hx(second) == "65 1B 80 07 42 45 52 4E 41 52 44 90 00")  // BERNARD, nobody told the host
+    }
+
+    @Test func cardResetByAnotherApplicationDropsTheSecurityState() async throws {
+        let r = SimulatedReader(name: "Sim")
+        await r.insert(OSCard(label: "test", atr: h("3B 02 14 50"), os: makeTestOS()))
+        _ = try await r.connect(preferred: [.t0])
+        await r.setFaultPlan(FaultPlan([.cardResetByOtherApplication(beforeAPDU: 2)]))
+        #expect(hx(try await r.transmit(h("00 20 00 81 04 31 32 33 34"))) == "90 00")
+        await expectTransportError(.cardReset) { _ = try await r.transmit(h("00 20 00 81")) }
+        await expectTransportError(.cardReset) { _ = try await r.transmit(h("00 20 00 81")) }
+        _ = try await r.connect(preferred: [.t0])
+        #expect(hx(try await r.transmit(h("00 20 00 81"))) == "63 C3")
     }
 
     @Test func unknownSwapPersonaIsAClearFailure() async throws {

@@ -79,6 +79,21 @@ func expectTransportError(
         #expect(hx(apdus[0].response) == "90 00")
     }
 
+    @Test func shortAPDUReaderRefusesExtendedCommands() async throws {
+        let r = SimulatedReader(name: "Sim")
+        await r.insert(OSCard(label: "test", atr: h("3B 02 14 50"), os: makeTestOS()))
+        _ = try await r.connect(preferred: [.t0])
+        let extended = [0x00, 0xD6, 0x00, 0x00, 0x00, 0x01, 0x00] + [UInt8](repeating: 0, count: 256)
+        await expectTransportError(.notSupported("a 263-byte command (this reader takes at most 261 bytes)")) {
+            _ = try await r.transmit(extended)
+        }
+        let wide = SimulatedReader(name: "Sim CL", configuration: .contactless())
+        await wide.insert(OSCard(label: "test", atr: h("3B 02 14 50"), os: makeTestOS(),
+            contactless: ContactlessInterface(uid: [1, 2, 3, 4], historicalBytes: [])))
+        _ = try await wide.connect(preferred: [.t1])
+        #expect(hx(try await wide.transmit(extended)) == "69 86")  // reaches the card: no current EF
+    }
+
     @Test func twoSlotReaderSharesAPrefix() async throws {
         let (a, b) = SimulatedReader.twoSlot(namePrefix: "Sim Bifente")
         #expect(a.readerName == "Sim Bifente 00 00")

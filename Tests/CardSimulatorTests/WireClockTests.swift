@@ -51,6 +51,15 @@ import Testing
         #expect(WireClock.contactlessNanoseconds(commandLength: 5, responseLength: 2) == 1_324_483)
     }
 
+    @Test func waitingTimesForAMuteCard() {
+        // T=0: 10 × 960 × 372 / 4 MHz
+        #expect(WireClock.waitingTimeNanoseconds(parameters: WireParameters()) == 892_800_000)
+        // T=1: 11 ETU (93 µs) + 16 × 960 × 372 / 4 MHz
+        #expect(WireClock.waitingTimeNanoseconds(parameters: WireParameters(transmissionProtocol: .t1)) == 1_023_000 + 1_428_480_000)
+        // contactless: 256 × 16 × 16 / 13.56 MHz
+        #expect(WireClock.waitingTimeNanoseconds(parameters: WireParameters(contactless: true)) == 4_833_038)
+    }
+
     @Test func readerAccumulatesATRPPSAndExchanges() async throws {
         let r = SimulatedReader(name: "Sim")
         try await r.insert(persona: "vitale2-martin")
@@ -82,5 +91,19 @@ import Testing
         #expect(w.clockKHz == 5000 && w.di == 1)
         // ATR: 400 cycles at 5 MHz = 80 µs + 120 ETU × 74.4 µs; exchange 120 ETU × 74.4 µs
         #expect(await r.statistics.virtualNanoseconds == 80_000 + 8_928_000 + 8_928_000)
+    }
+}
+
+@Suite struct WireClockT1ReaderTests {
+    @Test func cps4StyleCardNegotiatesT1AndDi12() async throws {
+        let r = SimulatedReader(name: "Sim")
+        await r.insert(MuteApplicationCard(atr: h("3B 9B 18 80 01 00 12 25 00 64 80 04 01 00 00 90 44")))
+        let info = try await r.connect(preferred: [.t0, .t1])
+        #expect(info.activeProtocol == .t1)
+        await r.resetStatistics()
+        #expect(hx(try await r.transmit(h("00 A4 00 0C 02 3F 00"))) == "6D 00")
+        // (7 + 4) + (2 + 4) = 17 characters × 12 ETU + 1 BGT = 226 ETU; ETU = 372 / 12 / 4 MHz = 7.75 µs
+        #expect(await r.statistics.virtualNanoseconds == 1_751_500)
+        #expect(await r.wireParameters.di == 12)
     }
 }

@@ -14,7 +14,7 @@ public enum T0Mode: String, Sendable, Hashable, CaseIterable {
 /// One PIN (or PUK) held by the card: value, try counter, and how it may be unblocked (cps.md §5).
 ///
 /// The value never leaves the card object: there is no accessor that returns it, and `description` hides it.
-public struct PINObject: CustomStringConvertible {
+public struct PINObject: CustomStringConvertible, CustomReflectable {
     /// The reference used as VERIFY P2 (e.g. `0x01`, or `0x81` for a local PIN).
     public var reference: UInt8
     var value: [UInt8]
@@ -52,6 +52,10 @@ public struct PINObject: CustomStringConvertible {
     }
 
     public var description: String { "PIN ref \(reference) (\(triesLeft)/\(maxTries) tries)" }
+    /// Mirrors (dump, debuggers) show the reference and counters, never the value.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["reference": reference, "triesLeft": triesLeft, "maxTries": maxTries])
+    }
 }
 
 /// The current security environment (ISO/IEC 7816-4 §5.3.3 and §11.5): control reference templates set by MSE
@@ -103,7 +107,8 @@ public final class CardOS {
     public internal(set) var currentEF: ElementaryFile?
     /// The dispatch table: INS → handler.
     public var handlers: [UInt8: Handler] = [:]
-    /// CLA values accepted (bit `10`, command chaining, is removed before the check). Others get `6E 00`.
+    /// CLA values accepted (bit `10`, command chaining, is removed before the check). Others get `6E 00`, or
+    /// `68 81` (logical channel) / `68 82` (secure messaging) for an otherwise known interindustry class.
     public var supportedClasses: Set<UInt8> = [0x00]
     /// INS values that accept command chaining (CLA bit `10`); chained data is joined before the handler runs.
     /// Others answer `68 84` (chaining not supported).
@@ -192,7 +197,14 @@ public final class CardOS {
             return sw(0x6700)
         }
         let baseCLA = command.cla & ~0x10
-        guard supportedClasses.contains(baseCLA) else { return sw(0x6E00) }
+        guard supportedClasses.contains(baseCLA) else {
+            // An interindustry CLA the card knows, but with secure messaging or a logical channel it does not offer
+            // (ISO/IEC 7816-4 §5.4.1).
+            if command.cla & 0x80 == 0 && supportedClasses.contains(command.cla & 0xE0) {
+                return sw(command.cla & 0x0C != 0 ? 0x6882 : 0x6881)
+            }
+            return sw(0x6E00)
+        }
         if command.ins != 0xC0 {
             pendingResponse.removeAll()
             pendingStatus = .success

@@ -341,3 +341,40 @@ public enum ISOCommands {
         return ResponseAPDU(data: chunk, sw1: 0x61, sw2: UInt8(truncatingIfNeeded: min(os.pendingResponse.count, 256)))
     }
 }
+
+// MARK: MANAGE SECURITY ENVIRONMENT (ISO/IEC 7816-4 §11.5.11), optional
+
+extension ISOCommands {
+    public static let manageSecurityEnvironment: UInt8 = 0x22
+
+    /// Installs a generic MSE handler for profiles with crypto (not installed by default: Vitale answers `6D 00`).
+    ///
+    /// * MSE SET: P1 `41` (computation, decipherment, internal authentication), `81` (verification, encipherment,
+    ///   external authentication) or `C1` (both); P2 the CRT tag (`A4` AT, `AA` HT, `B4` CCT, `B6` DST, `B8` CT);
+    ///   data = BER-TLV objects in any order (e.g. `80` algorithm reference, `84` key reference). They replace
+    ///   `securityEnvironment.templates[P2]`. A key reference `84` that is not in `keyStore` answers `6A 88`.
+    /// * MSE RESTORE: P1 `F3` → the environment is cleared (only SE #0/#1 exist here).
+    /// Errors: wrong P1/P2 `6A 86`, malformed data `6A 80`.
+    public static func installManageSecurityEnvironment(into os: CardOS, checkKeyReferences: Bool = true) {
+        os.register(ins: manageSecurityEnvironment) { os, c in
+            if c.p1 == 0xF3 {
+                os.securityEnvironment = SecurityEnvironment()
+                return sw(0x9000)
+            }
+            guard [0x41, 0x81, 0xC1].contains(c.p1), [0xA4, 0xAA, 0xB4, 0xB6, 0xB8].contains(c.p2) else {
+                return sw(0x6A86)
+            }
+            guard let objects = CardTLV.parse(c.data) else { return sw(0x6A80) }
+            var template: [UInt8: [UInt8]] = [:]
+            for (tag, value) in objects {
+                guard tag <= 0xFF else { return sw(0x6A80) }
+                template[UInt8(tag)] = value
+            }
+            if checkKeyReferences, let key = template[0x84], key.count == 1, os.keyStore[key[0]] == nil {
+                return sw(0x6A88)
+            }
+            os.securityEnvironment.templates[c.p2] = template
+            return sw(0x9000)
+        }
+    }
+}

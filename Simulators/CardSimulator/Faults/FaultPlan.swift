@@ -5,7 +5,8 @@ import ISO7816
 public enum Fault: Sendable, Hashable {
     /// The card leaves the slot just before APDU #n: that transmit throws `.cardRemoved`.
     case cardRemovedBefore(apdu: Int)
-    /// The card does not answer APDU #n: transmit throws `.cardMute` (`asTimeout` → `.timeout`). The card stays.
+    /// The card does not answer APDU #n: transmit throws `.cardMute` (`asTimeout` → `.timeout`) after the virtual
+    /// waiting time (`WireClock.waitingTimeNanoseconds`). The card stays.
     case muteCard(apdu: Int, asTimeout: Bool = false)
     /// The card asks for more time on APDU #n (nil = every APDU): `wtxCount` time extensions (T=1 WTX / T=0 NULL
     /// bytes) and `extraMilliseconds` of virtual processing time. The answer is correct.
@@ -20,6 +21,9 @@ public enum Fault: Sendable, Hashable {
     case flakyTransmit(every: Int)
     /// The reader disappears just before APDU #n: that transmit and every later call throw `.readerGone`.
     case readerUnpluggedBefore(apdu: Int)
+    /// Another application resets the card just before APDU #n (PC/SC `SCARD_W_RESET_CARD`): that transmit throws
+    /// `.cardReset`; the card's security state is gone; the next `connect` resumes.
+    case cardResetByOtherApplication(beforeAPDU: Int)
     /// Just before APDU #n the card is replaced by a fresh card of another persona. With `reportRemoval` the
     /// transmit throws `.cardRemoved` (the usual PC/SC behaviour); without it the exchange goes to the new card
     /// silently (a swap the reader missed: only a non-substitution check finds it).

@@ -98,6 +98,7 @@ public actor SimulatedReader: CardTransport {
     var powered = false
     var connected = false
     var sessionLost = false
+    var lostReason = TransportError.cardRemoved
     var activeProtocol: TransmissionProtocol?
     var unplugged = false
     var wire = WireParameters()
@@ -152,7 +153,10 @@ public actor SimulatedReader: CardTransport {
         card?.powerOff()
         card = nil
         powered = false
-        if connected { sessionLost = true }
+        if connected {
+            sessionLost = true
+            lostReason = .cardRemoved
+        }
         emit(.cardRemoved(reader: readerName))
     }
 
@@ -247,6 +251,8 @@ public actor SimulatedReader: CardTransport {
         wire = WireParameters(
             clockKHz: clock, fi: 372, di: 1, extraGuardTime: info.extraGuardTime,
             transmissionProtocol: p, ifsc: info.ifsc, ifsd: 254, contactless: configuration.kind == .contactless)
+        wire.waitingIntegerWI = info.waitingIntegerWI
+        wire.blockWaitingIntegerBWI = info.blockWaitingIntegerBWI
         guard configuration.kind != .contactless else {
             record(.atr, [], atr, nil, 0)
             stats.atrCount += 1
@@ -286,9 +292,13 @@ public actor SimulatedReader: CardTransport {
 
     public func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] {
         guard !unplugged else { throw .readerGone(readerName) }
-        if sessionLost { throw .cardRemoved }
+        if sessionLost { throw lostReason }
         guard connected else { throw card == nil ? .noCard : .failed("transmit before connect on \(readerName)") }
         guard card != nil else { throw .cardRemoved }
+        guard command.count <= configuration.capabilities.maxCommandLength else {
+            throw .notSupported(
+                "a \(command.count)-byte command (this reader takes at most \(configuration.capabilities.maxCommandLength) bytes)")
+        }
         if configuration.kind == .contactless, command.first == 0xFF {
             let r = pseudoAPDU(command)
             record(.readerPseudoAPDU, command, r, nil, 0)
@@ -324,11 +334,20 @@ public actor SimulatedReader: CardTransport {
                 powered = true
                 if report {
                     sessionLost = true
+                    lostReason = .cardRemoved
                     throw .cardRemoved
                 }
                 sessionLost = false
+            case .cardResetByOtherApplication(let a) where a == n:
+                card?.reset()
+                sessionLost = true
+                lostReason = .cardReset
+                throw .cardReset
             case .muteCard(let a, let asTimeout) where a == n:
-                record(.apdu, command, [], asTimeout ? .timeout : .cardMute, 0)
+                // The command goes out, then the reader waits WT / BWT / FWT for nothing.
+                let sent = WireClock.commandOnlyNanoseconds(command: command, parameters: wire)
+                record(.apdu, command, [], asTimeout ? .timeout : .cardMute,
+                    sent + WireClock.waitingTimeNanoseconds(parameters: wire))
                 throw asTimeout ? .timeout : .cardMute
             case .slowCard(let a, let count, let ms) where a == nil || a == n:
                 wtx += count
@@ -403,7 +422,7 @@ public actor SimulatedReader: CardTransport {
             throw .notSupported("control code 0x\(String(code, radix: 16, uppercase: true))")
         }
         guard let pp else { throw .notSupported("PIN pad (this reader has none)") }
-        if sessionLost { throw .cardRemoved }
+        if sessionLost { throw lostReason }
         guard connected, card != nil else { throw .noCard }
         let outcome: PinpadOutcome
         if isVerify {

@@ -1,5 +1,5 @@
-/// Minimal BER-TLV encoding used to build card contents (ISO/IEC 7816-4 §6.3, ISO/IEC 8825-1).
-public enum BERTLV {
+/// Minimal BER-TLV encoding used to build simulated card contents (named apart from ISO7816.BERTLV, the host-side codec) (ISO/IEC 7816-4 §6.3, ISO/IEC 8825-1).
+public enum CardTLV {
     /// Encodes a tag (1…3 bytes, given as its big-endian integer value, e.g. `0x65`, `0x5F37`, `0x7F21`), a
     /// definite length (short form below 128; `81 xx` / `82 xx xx` above) and the value.
     /// - Parameter forceLongForm: encode lengths below 128 as `81 xx` anyway (a negative test for parsers that only
