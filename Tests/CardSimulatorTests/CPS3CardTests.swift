@@ -362,6 +362,24 @@ struct CPS3ContactlessTests {
         #expect(card.send("00 2A 9E 9A 00") == "69 82")
     }
 
+    @Test("Through a simulated contactless reader: the technical key authenticates without PIN, data come directly")
+    func throughContactlessReader() async throws {
+        let r = SimulatedReader(name: "Sim CL", configuration: .contactless())
+        try await r.insert(persona: "cps3-durand")
+        let info = try await r.connect(preferred: [.t1])
+        #expect(info.atr == CPS3Files.contactlessATR)
+        #expect(hx(try await r.transmit(h("00 A4 04 0C 0D E8 28 BD 08 0F 80 25 00 00 01 FF 00 20"))) == "90 00")
+        #expect(hx(try await r.transmit(h("00 22 41 A4 03 80 01 02"))) == "90 00")
+        let di = DigestInfo.encode(.sha1, digest: Digest.sha1(Array("porte".utf8)))
+        let sig = try await r.transmit(h("00 88 00 00") + [UInt8(di.count)] + di + [0x00])
+        #expect(sig.count == 258 && sig.suffix(2) == h("90 00"))
+        // A contact reader sees no card: the contactless personality has no contact plate of its own here.
+        let contact = SimulatedReader(name: "Sim", configuration: .contact())
+        let clCard = try CPS3Profile.makeCard(persona: try cpsPersona("cps3-durand"), interface: .contactless)
+        await contact.insert(clCard)
+        await #expect(throws: TransportError.self) { try await contact.connect(preferred: [.t0]) }
+    }
+
     @Test("PersonaCatalog builds both personalities")
     func catalog() throws {
         let contact = try PersonaCatalog.makeCard(persona: "cps3-durand")
