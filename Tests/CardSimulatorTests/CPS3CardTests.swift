@@ -100,6 +100,26 @@ struct CPS3DiscoveryTests {
         #expect(read == creds.signCert.der)
     }
 
+    @Test("EF_ACTUA exists only when the scenario switch is on; CHV public data (7F41) gives the PIN sizes")
+    func actuaAndCHVSizes() throws {
+        let card = try cpsCard()
+        #expect(card.send("00 A4 09 04 04 3F 00 D0 10") == "6A 82")
+        card.os.enabledFlags.insert(CPS3Profile.actuaFlag)
+        #expect(card.send("00 A4 09 0C 04 3F 00 D0 10") == "90 00")
+        #expect(card.send("00 B0 00 00 14") == "EC 12 81 07 20 24 01 01 08 00 00 82 07 20 24 01 01 08 05 00 90 00")
+        card.os.enabledFlags.remove(CPS3Profile.actuaFlag)
+        #expect(card.send("00 A4 09 0C 04 3F 00 D0 10") == "6A 82")
+        #expect(card.send("00 A4 09 0C 02 3F 00") == "90 00")
+        // OpenSC's first CHV request (cps.md §6.3 F): max 8, min 4 for the PIN; 8/8 for the PUK.
+        #expect(card.exchange(h("00 CB 3F FF 0B 4D 09 70 07 BF 81 01 03 7F 41 80")) == h("70 0D BF 81 01 09 7F 41 06 80 01 08 81 01 04 90 00"))
+        #expect(card.exchange(h("00 CB 3F FF 0B 4D 09 70 07 BF 81 02 03 7F 41 80")) == h("70 0D BF 81 02 09 7F 41 06 80 01 08 81 01 08 90 00"))
+        #expect(card.exchange(h("00 CB 3F FF 0A 4D 08 70 06 BF 81 02 02 A0 80")) == h("70 1A BF 81 02 16 A0 14 9A 01 0A 9B 01 0A 9D 02 00 64 A1 08 8C 06 F3 00 00 13 FF 00 90 00"))
+        // Unknown CHV, malformed request, wrong P1-P2.
+        #expect(card.send("00 CB 3F FF 0A 4D 08 70 06 BF 81 05 02 A0 80") == "6A 88")
+        #expect(card.send("00 CB 3F FF 04 4D 02 70 00") == "6A 80")
+        #expect(card.send("00 CB 00 00 0A 4D 08 70 06 BF 81 01 02 A0 80") == "6A 88")
+    }
+
     @Test("DER building blocks: bit strings drop trailing zero bits, integers are minimal")
     func derBlocks() {
         #expect(CPS3DER.bitString([1]) == h("03 02 06 40"))
