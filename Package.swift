@@ -80,6 +80,10 @@ let package = Package(
             dependencies: ["Vitale", "CPS", "Badges", "INS", "CardSimulator", "ISO7816"],
             path: "Tests/CardApplicationTests"),
         .testTarget(
+            name: "AuthenticationTests",
+            dependencies: ["Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto"],
+            path: "Tests/AuthenticationTests"),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],
             path: "Tests/EndToEndTests"),

@@ -1,0 +1,231 @@
+import Authentication
+import CPS
+import CardSimulator
+import CarteCrypto
+import Foundation
+import ISO7816
+import Testing
+
+@Suite("CPS strong authentication, persona by persona (issue 5)")
+struct CPSAuthenticationTests {
+    @Test("durand, right PIN on the keypad → authenticated, cps-pin, identity from the certificate")
+    func durandRightPIN() async throws {
+        let (reader, card) = try await Fixture.reader("cps3-durand")
+        let calls = CallCounter()
+        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(r.outcome == .authenticated)
+        #expect(r.assurance == .cpsPin)
+        #expect(r.pinEntry == .keypad)
+        #expect(r.triesLeft == 3)
+        #expect(calls.count == 1)
+        let id = try #require(r.identity)
+        #expect(id.idNat == "899700412345")
+        #expect(id.rpps == "99700412345")
+        #expect(id.nom == "DURAND")
+        #expect(id.prenom == "ALICE")
+        #expect(id.profession == "10")
+        #expect(id.cardType == "CPS")
+        #expect(id.isHealthProfessional)
+        let cred = try Fixture.pki().credentials(forPersona: "cps3-durand")
+        #expect(r.certificate == CertificateSummary(cred.authCert))
+        #expect(r.certificate?.sha256.count == 64)
+        #expect(card.os.pins[0x01]?.triesLeft == 3)
+    }
+
+    @Test("durand, wrong PIN → wrongPin 2, and the card's counter says 2")
+    func durandWrongPIN() async throws {
+        let (reader, card) = try await Fixture.reader("cps3-durand")
+        let calls = CallCounter()
+        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("0000", calls))
+        #expect(r.outcome == .wrongPin)
+        #expect(r.triesLeft == 2)
+        #expect(r.assurance == nil && r.identity == nil)
+        #expect(calls.count == 1)
+        #expect(card.os.pins[0x01]?.triesLeft == 2)
+        // A new session reads 2 without consuming a try.
+        let s = try await CPSSession.connect(reader, certificateCache: CPSCertificateCache())
+        #expect(try await s.pinStatus().triesLeft == 2)
+        #expect(card.os.pins[0x01]?.triesLeft == 2)
+    }
+
+    @Test("roux → revoked (keyCompromise), no PIN asked")
+    func rouxRevoked() async throws {
+        let (reader, card) = try await Fixture.reader("cps3-roux-revoked")
+        let calls = CallCounter()
+        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1357", calls))
+        #expect(r.outcome == .revoked)
+        #expect(r.revocationReason == .keyCompromise)
+        #expect(calls.count == 0)
+        #expect(card.os.pins[0x01]?.triesLeft == 3)
+    }
+
+    @Test("blanc → expired, no PIN asked")
+    func blancExpired() async throws {
+        let (reader, _) = try await Fixture.reader("cps3-blanc-expired")
+        let calls = CallCounter()
+        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("9753", calls))
+        #expect(r.outcome == .expired)
+        #expect(calls.count == 0)
+    }
+
+    @Test("fabre, one try left → lastTryNotConfirmed, nothing presented; confirmed → authenticated")
+    func fabreLastTry() async throws {
+        let (reader, card) = try await Fixture.reader("cps3-fabre-last-try")
+        let calls = CallCounter()
+        let auth = try Fixture.authenticator()
+        let r = await auth.authenticate(transport: reader, keypad: Fixture.keypad("8642", calls))
+        #expect(r.outcome == .lastTryNotConfirmed)
+        #expect(r.triesLeft == 1)
+        #expect(calls.count == 0)
+        #expect(card.os.pins[0x01]?.triesLeft == 1)
+        let ok = await auth.authenticate(transport: reader, confirmLastTry: true, keypad: Fixture.keypad("8642", calls))
+        #expect(ok.outcome == .authenticated)
+        #expect(calls.count == 1)
+        #expect(card.os.pins[0x01]?.triesLeft == 3)
+    }
+
+    @Test("girard (CPE) → authenticated as staff, not as a health professional")
+    func girardStaff() async throws {
+        let (reader, _) = try await Fixture.reader("cpe-girard")
+        let calls = CallCounter()
+        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("2468", calls))
+        #expect(r.outcome == .authenticated)
+        #expect(r.assurance == .cpsPin)
+        let id = try #require(r.identity)
+        #expect(id.cardType == "CPE")
+        #expect(!id.isHealthProfessional)
+        #expect(id.rpps == nil)
+        #expect(id.profession == nil)
+        #expect(id.idNat == "3750712184/GIRARD0042")
+        #expect(id.nom == "GIRARD")
+    }
+
+    @Test("a stale CRL is refused (crlStale); a grace period covering it accepts")
+    func staleCRL() async throws {
+        let pki = try Fixture.pki()
+        let now = Date()
+        let stale = try pki.issueIntermediateCRL(thisUpdate: now - 10 * 86400, nextUpdate: now - 86400, crlNumber: 7)
+        let v = CertificatePathValidator(trustAnchors: [pki.root], intermediates: [pki.intermediate], crls: [pki.rootCRL, stale])
+        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let calls = CallCounter()
+        let r = await try Fixture.authenticator(validator: v, at: now).authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(r.outcome == .crlStale)
+        #expect(calls.count == 0)
+        var graced = v
+        graced.crlGracePeriod = 2 * 86400
+        let ok = await try Fixture.authenticator(validator: graced, at: now).authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(ok.outcome == .authenticated)
+    }
+
+    @Test("a delta CRL alone is not a complete CRL: refused")
+    func deltaCRLAlone() async throws {
+        let pki = try Fixture.pki()
+        let now = Date()
+        let delta = try pki.issueIntermediateCRL(thisUpdate: now - 3600, nextUpdate: now + 86400, crlNumber: 9, deltaBaseCRLNumber: 1)
+        #expect(delta.isDelta)
+        let v = CertificatePathValidator(trustAnchors: [pki.root], intermediates: [pki.intermediate], crls: [pki.rootCRL, delta])
+        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let r = await try Fixture.authenticator(validator: v, at: now).authenticate(transport: reader, keypad: Fixture.keypad("1234", CallCounter()))
+        #expect(r.outcome == .crlStale)
+        #expect(r.detail.contains("CRL"))
+    }
+
+    @Test("a certificate from another root → untrusted, no PIN asked")
+    func otherRoot() async throws {
+        let pki = try Fixture.pki()
+        let cred = try pki.credentials(forPersona: "cps3-durand")
+        let otherKey = try RSAPrivateKey.generate(bits: 2048)
+        var rt = CertificateTemplate(
+            subject: try DistinguishedName(parsing: "CN=OTHER ROOT, O=ELSEWHERE, C=FR"), serialNumber: [0x42],
+            notBefore: Date() - 86400, notAfter: Date() + 365 * 86400, keyUsage: [.keyCertSign, .cRLSign])
+        rt.isCA = true
+        let otherRoot = try CertificateBuilder.selfSigned(rt, key: otherKey)
+        let t = CertificateTemplate(
+            subject: cred.authCert.subject, serialNumber: [0x43], notBefore: Date() - 86400, notAfter: Date() + 86400 * 30,
+            keyUsage: [.digitalSignature, .keyEncipherment])
+        let forged = try CertificateBuilder.issue(t, subjectKey: cred.authKey.publicKey, issuer: otherRoot, issuerKey: otherKey)
+        let (reader, _) = try await Fixture.reader("cps3-durand", authCertificate: forged)
+        let calls = CallCounter()
+        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(r.outcome == .untrusted)
+        #expect(calls.count == 0)
+    }
+
+    @Test("the card signs a different challenge (tampering transport) → signatureInvalid")
+    func tamperedChallenge() async throws {
+        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let r = await try Fixture.authenticator().authenticate(
+            transport: TamperingTransport(reader, alterChallenge: true), keypad: Fixture.keypad("1234", CallCounter()))
+        #expect(r.outcome == .signatureInvalid)
+        #expect(r.assurance == nil)
+    }
+
+    @Test("another card answers after the PIN → cardSwapped")
+    func swappedAfterPIN() async throws {
+        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let (other, _) = try await Fixture.reader("cps3-moreau-pharmacist")
+        let r = await try Fixture.authenticator().authenticate(
+            transport: TamperingTransport(reader, other: other, swapAfterVerify: true), keypad: Fixture.keypad("1234", CallCounter()))
+        #expect(r.outcome == .cardSwapped)
+        #expect(r.identity == nil)
+    }
+
+    @Test("the card is removed before the PIN → cardRemoved")
+    func removed() async throws {
+        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: {
+            await reader.remove()
+            return SecretPIN(testDigits: "1234")
+        })
+        #expect(r.outcome == .cardRemoved)
+    }
+
+    @Test("pinpad reader: Cancel costs no try; typed PIN authenticates with entry mode pinpad, keypad never asked")
+    func pinpad() async throws {
+        let (reader, card) = try await Fixture.reader("cps3-durand", configuration: .pinpad())
+        let calls = CallCounter()
+        let auth = try Fixture.authenticator()
+        await reader.enqueueKeypad([.cancel])
+        let cancelled = await auth.authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(cancelled.outcome == .pinEntryCancelled)
+        #expect(cancelled.pinEntry == .pinpad)
+        #expect(cancelled.triesLeft == 3)
+        #expect(card.os.pins[0x01]?.triesLeft == 3)
+        await reader.enqueueKeypad([.timeout])
+        #expect(await auth.authenticate(transport: reader).outcome == .pinEntryTimeout)
+        #expect(card.os.pins[0x01]?.triesLeft == 3)
+        await reader.enqueueKeypad([.typed("1234")])
+        let ok = await auth.authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(ok.outcome == .authenticated)
+        #expect(ok.pinEntry == .pinpad)
+        #expect(calls.count == 0)
+    }
+
+    @Test("contactless CPS3 → cps-contactless from the technical key, never cps-pin")
+    func contactless() async throws {
+        let (reader, card) = try await Fixture.reader("cps3-durand", configuration: .contactless())
+        let calls = CallCounter()
+        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(r.outcome == .authenticated)
+        #expect(r.assurance == .cpsContactless)
+        #expect(r.pinEntry == nil)
+        #expect(calls.count == 0)
+        #expect(r.identity?.rpps == "99700412345")
+        #expect(card.os.pins[0x01]?.triesLeft == 3)
+        let tech = try #require(try Fixture.pki().credentials(forPersona: "cps3-durand").technicalCert)
+        #expect(r.certificate == CertificateSummary(tech))
+    }
+
+    @Test("the status stream reports waiting, processing and the outcome")
+    func statusStream() async throws {
+        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let auth = try Fixture.authenticator()
+        _ = await auth.authenticate(transport: reader, keypad: Fixture.keypad("1234", CallCounter()))
+        var seen: [AuthenticationStatus] = []
+        for await s in auth.status {
+            seen.append(s)
+            if case .finished = s { break }
+        }
+        #expect(seen == [.waitingForCard, .processing, .waitingForKeypad, .processing, .finished(.authenticated)])
+    }
+}

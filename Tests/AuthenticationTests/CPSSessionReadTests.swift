@@ -1,0 +1,136 @@
+import Authentication
+import CPS
+import CardSimulator
+import CarteCrypto
+import Foundation
+import ISO7816
+import Testing
+
+@Suite("CPS session on a simulated CPS3 (cps.md §11.2 layout)")
+struct CPSSessionReadTests {
+    @Test("durand reads back field for field; the authentication certificate is found through the CDF")
+    func readDurand() async throws {
+        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let cache = CPSCertificateCache()
+        let s = try await CPSSession.connect(reader, certificateCache: cache)
+        let r = try await s.read()
+        #expect(r.interface == .contact)
+        #expect(r.serial?.digits == "00412345")
+        #expect(r.efATR?.ioBufferSizes == [260, 260, 256, 256])
+        #expect(r.pinTriesLeft == 3)
+        let h = r.holder
+        #expect(h.cardType == .cps)
+        #expect(h.idNatType == 8)
+        #expect(h.idNat == "899700412345")
+        #expect(h.rpps == "99700412345")
+        #expect(h.civilite == "MME")
+        #expect(h.nomExercice == "DURAND")
+        #expect(h.prenomExercice == "ALICE")
+        #expect(h.profession == "10")
+        #expect(h.specialite == "SM26")
+        #expect(h.isTestCard == true)
+        let cred = try Fixture.pki().credentials(forPersona: "cps3-durand")
+        let auth = try #require(r.certificates.first { $0.usage == .authentication })
+        #expect(auth.certificate == cred.authCert)
+        #expect(auth.path == [0x3F, 0x00, 0x00, 0x01, 0xC0, 0xA2])
+        #expect(auth.keyUsage?.contains(.digitalSignature) == true)
+        #expect(auth.sha256 == Digest.sha256(cred.authCert.der))
+        let sig = try #require(r.certificates.first { $0.usage == .signature })
+        #expect(sig.certificate == cred.signCert)
+        #expect(sig.label == "Certificat de Signature CPS")
+        #expect(await cache.count == 2)
+    }
+
+    @Test("certificates are read once per card serial: a second session sends no SELECT of C001/C0A2")
+    func certificateCache() async throws {
+        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let cache = CPSCertificateCache()
+        _ = try await CPSSession.connect(reader, certificateCache: cache).readCertificates()
+        let before = await reader.transcript.count
+        let again = try await CPSSession.connect(reader, certificateCache: cache).readCertificates()
+        #expect(again.count == 2)
+        let commands = await reader.transcript.dropFirst(before).map(\.command)
+        #expect(!commands.contains { $0.starts(with: [0x00, 0xA4, 0x09, 0x04, 0x06, 0x3F, 0x00, 0x00, 0x01, 0xC0]) })
+    }
+
+    @Test("situations d'exercice: refused before the PIN without sending anything, read after it")
+    func situations() async throws {
+        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let s = try await CPSSession.connect(reader, certificateCache: CPSCertificateCache())
+        await #expect(throws: CPSError.pinRequired("the situations d'exercice")) { try await s.readSituations() }
+        #expect(try await s.verify(pin: try #require(SecretPIN(testDigits: "1234"))) == .verified)
+        let sit = try await s.readSituations()
+        #expect(sit.count == 2)
+        #expect(sit.first?.raisonSociale == "CENTRE HOSPITALIER SIMULE")
+        #expect(sit.first?.idStruct == "750712184")
+        #expect(sit.first?.modeExercice == "S")
+        #expect(sit.last?.raisonSociale == "CABINET DR DURAND")
+        #expect(sit.last?.secteurActivite == "SA07")
+    }
+
+    @Test("PSO CDS: a SHA-256 digest signed with key 81 verifies with the signature certificate")
+    func signDocument() async throws {
+        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let s = try await CPSSession.connect(reader, certificateCache: CPSCertificateCache())
+        let digest = Digest.sha256(Array("ordonnance".utf8))
+        await #expect(throws: CPSError.refused(StatusWord(0x6982), command: "PSO COMPUTE DIGITAL SIGNATURE")) {
+            try await s.signDigest(sha256: digest)
+        }
+        #expect(try await s.verify(pin: try #require(SecretPIN(testDigits: "1234"))) == .verified)
+        let sig = try await s.signDigest(sha256: digest)
+        let cert = try Fixture.pki().credentials(forPersona: "cps3-durand").signCert
+        #expect(try cert.publicKey().verifyPKCS1(signature: sig, digestInfo: DigestInfo.encode(.sha256, digest: digest)))
+    }
+
+    @Test("PIN change and unblock with the code de déblocage")
+    func changeAndUnblock() async throws {
+        let (reader, card) = try await Fixture.reader("cps3-moreau-pharmacist")
+        let s = try await CPSSession.connect(reader, certificateCache: CPSCertificateCache())
+        let pin = { (d: String) throws -> SecretPIN in try #require(SecretPIN(testDigits: d)) }
+        #expect(try await s.changePIN(current: pin("4321"), new: pin("5555")) == .verified)
+        #expect(try await s.verify(pin: pin("5555")) == .verified)
+        for expected in [2, 1] { #expect(try await s.verify(pin: pin("0000")) == .wrongPIN(triesLeft: expected)) }
+        #expect(try await s.verify(pin: pin("0000")) == .blocked || card.os.pins[0x01]?.triesLeft == 0)
+        #expect(try await s.pinStatus().triesLeft == 0)
+        #expect(try await s.unblockPIN(puk: pin("87654321"), newPIN: pin("4321")) == .verified)
+        #expect(try await s.pinStatus().triesLeft == 3)
+        await #expect(throws: CPSError.invalidPINFormat("the code de déblocage has 8 digits")) {
+            try await s.unblockPIN(puk: pin("1234"), newPIN: pin("4321"))
+        }
+    }
+
+    @Test("contactless: the CL application, the technical certificate only, no PIN")
+    func contactlessRead() async throws {
+        let (reader, _) = try await Fixture.reader("cps3-durand", configuration: .contactless())
+        let s = try await CPSSession.connect(reader, certificateCache: CPSCertificateCache())
+        let r = try await s.read()
+        #expect(r.interface == .contactless)
+        #expect(r.pinTriesLeft == nil)
+        #expect(r.certificates.map(\.usage) == [.technical])
+        #expect(r.holder.rpps == "99700412345")
+        #expect(r.holder.nomExercice == "DURAND")
+        await #expect(throws: CPSError.contactOnly("the PIN")) { try await s.pinStatus() }
+    }
+}
+
+@Suite("SecretPIN never shows its digits")
+struct SecretPINTests {
+    @Test func masked() throws {
+        let p = try #require(SecretPIN(testDigits: "1234"))
+        #expect(p.description == "SecretPIN(****)")
+        #expect(String(describing: p) == "SecretPIN(****)")
+        #expect(String(reflecting: p) == "SecretPIN(****)")
+        #expect(Mirror(reflecting: p).children.isEmpty)
+        #expect("\([p])".contains("1234") == false)
+    }
+
+    @Test func consumingWipesTheSource() {
+        var b: [UInt8] = Array("2468\n".utf8)
+        let p = SecretPIN(consuming: &b)
+        #expect(p?.count == 4)
+        #expect(b == [0, 0, 0, 0, 0])
+        var bad: [UInt8] = Array("12a4".utf8)
+        #expect(SecretPIN(consuming: &bad) == nil)
+        #expect(bad == [0, 0, 0, 0])
+    }
+}
