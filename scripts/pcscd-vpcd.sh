@@ -9,7 +9,8 @@
 # How it stays private (pcsc-lite 1.9.9, Debian 12):
 # - the CLIENT library honours PCSCLITE_CSOCK_NAME, but the 1.9.9 DAEMON does not (its socket and pid file are
 #   fixed at /run/pcscd/pcscd.comm and /run/pcscd/pcscd.pid). So pcscd runs in a private mount namespace
-#   (`unshare --mount`, needs root or CAP_SYS_ADMIN) where RUN_DIR/run is bind-mounted over /run/pcscd: its
+#   (`unshare --mount` as root; as another user `unshare --user --map-root-user --mount`, which needs
+#   unprivileged user namespaces) where RUN_DIR/run is bind-mounted over /run/pcscd: its
 #   socket appears as RUN_DIR/run/pcscd.comm and the system's /run/pcscd is never used.
 #   (pcsc-lite >= 2.0 daemons read PCSCLITE_CSOCK_NAME too; the script then needs no namespace.)
 # - `pcscd -c DIR` reads a private reader.conf.d holding only the vpcd entry.
@@ -62,6 +63,13 @@ answering() {
     return 1
 }
 
+# Starts "$@" in the background, detached from our stdio, with every inherited descriptor above 2 closed: pcscd
+# must not keep the caller's sockets or pipes open (a test's vpcd connection, a CI runner's output pipe).
+launch() {
+    nohup bash -c 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-"; done; exec "$@"' \
+        carte-pcscd "$@" >"$LOG" 2>&1 </dev/null &
+}
+
 start() {
     if [ -n "$(daemon_pid)" ] && [ -S "$SOCK" ]; then
         echo "pcscd (private, pid $(daemon_pid)) already running" >&2
@@ -83,11 +91,16 @@ CONFEOF
     if pcscd --version 2>/dev/null | grep -Eq 'version (1\.|0\.)'; then
         # 1.x daemon: socket path is compiled in; isolate /run/pcscd in a private mount namespace.
         command -v unshare >/dev/null || { echo "unshare (util-linux) is needed for a private pcscd 1.x" >&2; exit 1; }
-        nohup unshare --mount --propagation private sh -c \
-            "mkdir -p /run/pcscd && mount --bind '$RUN' /run/pcscd && exec pcscd --foreground -c '$CONF'" \
-            >"$LOG" 2>&1 </dev/null &
+        if [ "$(id -u)" = 0 ]; then
+            launch unshare --mount --propagation private sh -c \
+                "mkdir -p /run/pcscd && mount --bind '$RUN' /run/pcscd && exec pcscd --foreground -c '$CONF'"
+        else
+            # Not root: a user namespace maps us to root inside; /run (root-owned) is covered by a tmpfs there.
+            launch unshare --user --map-root-user --mount --propagation private sh -c \
+                "mount -t tmpfs tmpfs /run && mkdir -p /run/pcscd && mount --bind '$RUN' /run/pcscd && exec pcscd --foreground -c '$CONF'"
+        fi
     else
-        PCSCLITE_CSOCK_NAME="$SOCK" nohup pcscd --foreground -c "$CONF" >"$LOG" 2>&1 </dev/null &
+        PCSCLITE_CSOCK_NAME="$SOCK" launch pcscd --foreground -c "$CONF"
     fi
     echo $! > "$PIDFILE"
     i=0

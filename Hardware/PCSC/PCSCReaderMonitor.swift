@@ -332,24 +332,27 @@ final class MonitorLoop: @unchecked Sendable {
         releaseContext()
     }
 
-    /// Emits the card events between two states of one reader.
     private func report(old: PCSCReaderSnapshot?, new: PCSCReaderSnapshot, countersComparable: Bool) {
-        let name = new.name
-        let wasCard = old?.hasCard ?? false
-        if wasCard && !new.hasCard {
-            emit(.cardRemoved(reader: name))
-        } else if !wasCard && new.hasCard {
-            new.state == .mute ? emit(.cardMute(reader: name)) : emit(.cardInserted(reader: name, atr: new.atr))
-        } else if wasCard && new.hasCard, let old {
-            // Same "present" state, but removed and re-inserted in between (the counter moved by 2 or more), or
-            // a different ATR.
-            let swapped = (countersComparable && new.eventCount - old.eventCount >= 2) || old.atr != new.atr
-            if swapped {
-                emit(.cardRemoved(reader: name))
-                new.state == .mute ? emit(.cardMute(reader: name)) : emit(.cardInserted(reader: name, atr: new.atr))
-            } else if old.state != .mute && new.state == .mute {
-                emit(.cardMute(reader: name))
-            }
-        }
+        for e in cardEvents(old: old, new: new, countersComparable: countersComparable) { emit(e) }
     }
+
+}
+
+/// The card events between two states of one reader (`old` = nil: the reader is new).
+///
+/// A card removed and re-inserted between two waits keeps the state "present" but moves pcsc-lite's per-reader
+/// event counter (upper 16 bits of `dwEventState`) by 2 or more, or changes the ATR: reported as removed then
+/// inserted. `countersComparable` is false right after a context was rebuilt (a restarted pcscd restarts its
+/// counters).
+func cardEvents(old: PCSCReaderSnapshot?, new: PCSCReaderSnapshot, countersComparable: Bool) -> [PCSCReaderEvent] {
+    let name = new.name
+    let arrival: PCSCReaderEvent = new.state == .mute ? .cardMute(reader: name) : .cardInserted(reader: name, atr: new.atr)
+    let wasCard = old?.hasCard ?? false
+    if wasCard && !new.hasCard { return [.cardRemoved(reader: name)] }
+    if !wasCard && new.hasCard { return [arrival] }
+    guard wasCard, new.hasCard, let old else { return [] }
+    let counterMoved = countersComparable && (new.eventCount - old.eventCount) & 0xFFFF >= 2
+    if counterMoved || old.atr != new.atr { return [.cardRemoved(reader: name), arrival] }
+    if old.state != .mute && new.state == .mute { return [.cardMute(reader: name)] }
+    return []
 }

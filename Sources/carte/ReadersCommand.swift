@@ -104,22 +104,13 @@ private func jsonLine(_ object: [String: Any]) -> String {
     return String(decoding: data, as: UTF8.self)
 }
 
-// MARK: - Card recognition (placeholder)
+// MARK: - Card recognition
 
-/// SWAP POINT: the card kind (`read --json` vocabulary: `vitale1`, `vitale2`, `cps3`, `cps3Contactless`,
-/// `desfire`, `iso14443`) recognised from an ATR, or `nil` when unknown. A simple prefix lookup on the ATRs of
-/// the specs (vitale.md, cps.md §2.1, pcsc-ccid-vpcd-contactless.md §7.2) until ISO7816's KnownCard table lands;
-/// replace the body with that table's lookup.
+/// The card kind (`read --json` vocabulary: `vitale1`, `vitale2`, `cps3`, `cps3Contactless`, `cps4`, `desfire`,
+/// `iso14443`) recognised from an ATR through ISO7816's `KnownCard` table, or `nil` when unknown. Another
+/// contactless-form ATR (PC/SC part 3, `3B 8n 80 01 …`) is reported as `iso14443`.
 func recognisedCardKind(atr: [UInt8]) -> String? {
-    let hex = atr.hexString()
-    if hex.hasPrefix("3B75130000") && hex.hasSuffix("09EA9000") { return "vitale2" }
-    let prefixes: [(prefix: String, kind: String)] = [
-        ("3F6525002C", "vitale1"),
-        ("3BAC00402A00122500648000", "cps3"),
-        ("3B8F80010031B86404B0ECC1", "cps3Contactless"),
-        ("3B8180018080", "desfire"),
-    ]
-    for p in prefixes where hex.hasPrefix(p.prefix) { return p.kind }
-    if ContactlessATR.isContactless(atr) { return "iso14443" }
-    return nil
+    let kind = KnownCard.kind(of: atr)
+    if kind != .unknown { return kind.rawValue }
+    return ContactlessATR.isContactless(atr) ? CardKind.iso14443.rawValue : nil
 }

@@ -5,6 +5,10 @@ import PCSC
 import Testing
 import VirtualPCD
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// End-to-end through the real pcscd and vpcd. Enabled by `CARTE_E2E=1`, with a private pcscd + vpcd running
 /// and `PCSCLITE_CSOCK_NAME` exported:
 ///
@@ -51,6 +55,23 @@ struct PCSCEndToEndTests {
         }
     }
 
+    /// Starts a monitor and waits (≤ 3 s) until slot 0 is empty: a card left by a previous test or run is seen
+    /// gone only at pcscd's next presence poll.
+    static func monitorWithEmptySlot() async -> (EventLog, [PCSCReaderSnapshot])? {
+        let log = EventLog()
+        await log.start()
+        let snap = await log.waitFor(seconds: 5) { if case .snapshot = $0 { return true } else { return false } }
+        guard case .snapshot(let readers) = snap else {
+            Issue.record("no snapshot from the monitor: is pcscd running with PCSCLITE_CSOCK_NAME exported?")
+            await log.stop()
+            return nil
+        }
+        if readers.first(where: { $0.name == reader })?.hasCard == true {
+            _ = await log.waitFor(seconds: 3, isRemoved)
+        }
+        return (log, readers)
+    }
+
     static func isInserted(_ e: PCSCReaderEvent) -> Bool {
         if case .cardInserted(reader, _) = e { return true }
         return false
@@ -76,15 +97,9 @@ struct PCSCEndToEndTests {
     }
 
     @Test func insertionReadInTransactionAndRemoval() async throws {
-        let log = EventLog()
-        await log.start()
+        guard let (log, readers) = await Self.monitorWithEmptySlot() else { return }
         defer { Task { await log.stop() } }
-        let snap = await log.waitFor(seconds: 5) { if case .snapshot = $0 { return true } else { return false } }
-        guard case .snapshot(let readers) = snap else {
-            Issue.record("no snapshot from the monitor: is pcscd running with PCSCLITE_CSOCK_NAME exported?")
-            return
-        }
-        #expect(readers.first(where: { $0.name == Self.reader })?.state == .empty)
+        #expect(readers.contains(where: { $0.name == Self.reader }))
 
         let client = VPCDSlotClient(port: Self.port)
         defer { client.stop() }
@@ -119,10 +134,8 @@ struct PCSCEndToEndTests {
 
     /// A contactless-shaped ATR: get UID goes out; the test card answers 6D 00, which means "UID not available".
     @Test func contactlessUIDOnlyOnContactlessSlot() async throws {
-        let log = EventLog()
-        await log.start()
+        guard let (log, _) = await Self.monitorWithEmptySlot() else { return }
         defer { Task { await log.stop() } }
-        _ = await log.waitFor(seconds: 5) { if case .snapshot = $0 { return true } else { return false } }
         let client = VPCDSlotClient(port: Self.port)
         defer { client.stop() }
         let mark = await log.mark()
@@ -139,10 +152,8 @@ struct PCSCEndToEndTests {
     }
 
     @Test func removalInTheMiddleOfAReadThenNextInsertionWorks() async throws {
-        let log = EventLog()
-        await log.start()
+        guard let (log, _) = await Self.monitorWithEmptySlot() else { return }
         defer { Task { await log.stop() } }
-        _ = await log.waitFor(seconds: 5) { if case .snapshot = $0 { return true } else { return false } }
 
         let client = VPCDSlotClient(port: Self.port)
         defer { client.stop() }
@@ -168,6 +179,53 @@ struct PCSCEndToEndTests {
         _ = await log.waitFor(after: mark, seconds: 3, Self.isRemoved)
     }
 
+    /// Another connection resets the card: the next call says `cardReset` (the APDU is not resent), the connection
+    /// is usable again at once, and the caller replays its set-up (SELECT).
+    @Test func resetByAnotherApplicationGivesCardReset() async throws {
+        guard let (log, _) = await Self.monitorWithEmptySlot() else { return }
+        defer { Task { await log.stop() } }
+        let client = VPCDSlotClient(port: Self.port)
+        defer { client.stop() }
+        let mark = await log.mark()
+        try client.insert(TestCard())
+        #expect(await log.waitFor(after: mark, seconds: 3, Self.isInserted) != nil)
+
+        let a = PCSCCard(readerName: Self.reader)
+        let b = PCSCCard(readerName: Self.reader)
+        _ = try await a.connect(preferred: [.t1])
+        #expect(try await a.transmit(TestCard.select) == [0x90, 0x00])
+        _ = try await b.connect(preferred: [.t1])
+        await b.disconnect(.reset)
+        await #expect(throws: TransportError.cardReset) {
+            _ = try await a.transmit(TestCard.readBinary(offset: 0, length: 200))
+        }
+        // The reset card lost its selection: READ BINARY without SELECT is refused by the card, not the binding.
+        #expect(try await a.transmit(TestCard.readBinary(offset: 0, length: 200)) == [0x69, 0x86])
+        #expect(try await a.transmit(TestCard.select) == [0x90, 0x00])
+        #expect(try await a.transmit(TestCard.readBinary(offset: 0, length: 200)) == Array(TestCard.file[0..<200]) + [0x90, 0x00])
+        await a.disconnect(.leave)
+    }
+
+    /// An exclusive holder makes the others `busy` after the bounded retries; once it leaves, they connect.
+    @Test func exclusiveHolderMakesOthersBusy() async throws {
+        guard let (log, _) = await Self.monitorWithEmptySlot() else { return }
+        defer { Task { await log.stop() } }
+        let client = VPCDSlotClient(port: Self.port)
+        defer { client.stop() }
+        let mark = await log.mark()
+        try client.insert(TestCard())
+        #expect(await log.waitFor(after: mark, seconds: 3, Self.isInserted) != nil)
+
+        let holder = PCSCCard(readerName: Self.reader, shareMode: .exclusive)
+        let other = PCSCCard(readerName: Self.reader, sharingRetries: 1)
+        _ = try await holder.connect(preferred: [.t1])
+        await #expect(throws: TransportError.busy) { _ = try await other.connect(preferred: [.t1]) }
+        await holder.disconnect(.leave)
+        _ = try await other.connect(preferred: [.t1])
+        #expect(try await other.transmit(TestCard.select) == [0x90, 0x00])
+        await other.disconnect(.leave)
+    }
+
     /// vpcd has no pinpad (spec note §4.1): discovery finds no VERIFY_PIN_DIRECT and the caller falls back to
     /// keypad entry; the pinpad path itself is tested against the simulator's pinpad reader.
     @Test func featureDiscoveryFindsNoPinpad() async throws {
@@ -177,6 +235,15 @@ struct PCSCEndToEndTests {
         #expect(features[.verifyPINDirect] == nil)
         let caps = await card.capabilities
         #expect(!caps.hasPinpad)
+        // vsmartcard 0.8 (Debian 12) answers GET_FEATURE_REQUEST with SCARD_E_UNSUPPORTED_FEATURE: no features
+        // at all. Later vpcd versions list GET_TLV_PROPERTIES with dwMaxAPDUDataSize = 65536 (spec note §3.3).
+        if let props = try await card.tlvProperties() {
+            #expect(props.maxAPDUDataSize == 65536)
+            #expect(caps.supportsExtendedLength)
+        } else {
+            #expect(features.controlCodes.isEmpty)
+            #expect(!caps.supportsExtendedLength)
+        }
         let structure = try PINVerifyStructure(header: [0x00, 0x20, 0x00, 0x81], minPIN: 4, maxPIN: 8)
         await #expect(throws: TransportError.notSupported("PIN entry on the reader (VERIFY_PIN_DIRECT)")) {
             _ = try await card.verifyPINOnPinpad(structure)
@@ -188,10 +255,8 @@ struct PCSCEndToEndTests {
     @Test func pcscdRestartIsSurvived() async throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/pcscd-vpcd.sh").path
-        let log = EventLog()
-        await log.start()
+        guard let (log, _) = await Self.monitorWithEmptySlot() else { return }
         defer { Task { await log.stop() } }
-        _ = await log.waitFor(seconds: 5) { if case .snapshot = $0 { return true } else { return false } }
 
         let client = VPCDSlotClient(port: Self.port)
         defer { client.stop() }
@@ -224,14 +289,21 @@ struct PCSCEndToEndTests {
         await card.disconnect(.leave)
     }
 
+    /// Runs `sh script arg` with stdin/stdout/stderr on /dev/null and waits for it (the script closes every other
+    /// inherited descriptor before starting pcscd, so pcscd never holds this process's sockets).
     static func run(_ script: String, _ arg: String) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = [script, arg]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        let args: [String] = ["/bin/sh", script, arg]
+        let argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ)
+        guard rc == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : -1
     }
 }

@@ -58,6 +58,7 @@ public enum CardProfiles {
             guard case .patient(let pp) = p else { return nil }
             return Vitale1Card(persona: pp)
         },
+        "cps3": CPS3Profile.builder,
     ]
 
     nonisolated(unsafe) static var registered: [String: CardProfileBuilder] = [:]
