@@ -233,6 +233,10 @@ public actor BadgeSession {
         }
     }
 
+    /// The most frames one answer may take (an 8 KB file is about 140 frames of 59 bytes); a card announcing
+    /// more is treated as broken rather than followed forever.
+    public static let maxFrames = 512
+
     /// One native command and all its frames: MACs the command in a session, follows `91 AF` with `90 AF`,
     /// verifies and strips the answer CMAC in a session.
     private func chain(_ ins: UInt8, _ params: [UInt8]) async throws(BadgeError) -> [UInt8] {
@@ -241,7 +245,13 @@ public actor BadgeSession {
             secure = s
         }
         var (all, status) = try await exchange(ins, params)
+        var frames = 1
         while status == DESFire.Status.additionalFrame {
+            guard frames < Self.maxFrames else {
+                secure = nil
+                throw .malformedResponse("the card announced more than \(Self.maxFrames) frames")
+            }
+            frames += 1
             let (more, next) = try await exchange(DESFire.Command.additionalFrame.rawValue, [])
             all += more
             status = next

@@ -536,3 +536,147 @@ private func durandReader() throws -> TestContactlessReader {
         #expect(BadgeError.unexpectedStatus(StatusWord(0x91BE)).description.contains("91 BE"))
     }
 }
+
+// MARK: - Through the simulator's contactless reader (PC/SC part 3 ATR, FF CA answered by the reader)
+
+@Suite struct BadgeSimulatedReaderTests {
+    private func contactlessReader(with card: sending any VirtualCard) async throws -> (SimulatedReader, [UInt8]) {
+        let reader = SimulatedReader(name: "Simulated Contactless 00 00", configuration: .contactless())
+        await reader.insert(card)
+        let info = try await reader.connect(preferred: [.t1])
+        return (reader, info.atr)
+    }
+
+    @Test func desfireDurandAuthenticatesThroughTheContactlessReader() async throws {
+        let reader = SimulatedReader(name: "Simulated Contactless 00 00", configuration: .contactless())
+        try await reader.insert(persona: "desfire-durand")
+        let info = try await reader.connect(preferred: [.t1])
+        #expect(info.atr == hex("3B 81 80 01 80 80"))
+        let session = BadgeSession(transport: reader, atr: info.atr)
+        #expect(try await session.readUID() == durandUID)
+        let identity = try await session.authenticateBadge(siteMasterKey: siteKey)
+        #expect(identity == BadgeIdentity(uid: durandUID, badgeNumber: "B-000417", holder: "cps3-durand", assurance: .desfireAES))
+        let apdus = await reader.transcript.filter { $0.kind == .apdu }.map(\.command)
+        #expect(apdus.count == 8)
+        #expect(apdus[3] == hex("90 5A 00 00 03 F5 43 41 00"))
+        #expect(apdus[4] == hex("90 AA 00 00 01 01 00"))
+        #expect(apdus[6] == hex("90 BD 00 00 07 01 00 00 00 00 00 00 00"))
+        #expect(await !reader.isInTransaction)
+    }
+
+    @Test func exactBytesThroughTheContactlessReader() async throws {
+        let (reader, atr) = try await contactlessReader(with: try DESFireCard.bundledPersona("desfire-durand", random: rndB))
+        let session = BadgeSession(transport: reader, atr: atr, randomBytes: rndA)
+        _ = try await session.authenticateBadge(siteMasterKey: siteKey)
+        let last = await reader.transcript.last
+        #expect(last?.command == hex("90 AF 00 00 00"))
+        #expect(last?.response == hex("00 00 00 00 00 B4 FD 3B 8F FB 78 AF 83 91 00"))
+    }
+
+    @Test func alteredMACOnTheWireIsRefused() async throws {
+        let (reader, atr) = try await contactlessReader(with: try DESFireCard.bundledPersona("desfire-durand"))
+        // APDU 8 is ReadData's last frame: 5 data bytes, the 8-byte CMAC, 91 00. Flip a bit of the CMAC.
+        await reader.setFaultPlan(FaultPlan([.corruptResponse(apdu: 8, byteIndex: 9, mask: 0x40)]))
+        let session = BadgeSession(transport: reader, atr: atr)
+        await #expect(throws: BadgeError.macMismatch) { try await session.authenticateBadge(siteMasterKey: siteKey) }
+        #expect(await !reader.isInTransaction)
+    }
+
+    @Test func badgeTakenAwayMidFlow() async throws {
+        let (reader, atr) = try await contactlessReader(with: try DESFireCard.bundledPersona("desfire-durand"))
+        await reader.setFaultPlan(FaultPlan([.cardRemovedBefore(apdu: 5)]))
+        let session = BadgeSession(transport: reader, atr: atr)
+        await #expect(throws: BadgeError.transport(.cardRemoved)) {
+            try await session.authenticateBadge(siteMasterKey: siteKey)
+        }
+        #expect(await !reader.isInTransaction)
+    }
+
+    @Test func visitorBadgeIsOnlyAUID() async throws {
+        let persona = try #require(try PersonaCatalog.personas().badges.first { $0.id == "uid-visitor" })
+        let (reader, atr) = try await contactlessReader(with: try UIDOnlyCard(persona: persona))
+        #expect(atr == visitorATR)
+        let session = BadgeSession(transport: reader, atr: atr)
+        let identity = try await session.readBadge()
+        #expect(identity.uid == hex("A1 B2 C3 D4"))
+        #expect(identity.assurance == .none)
+        await #expect(throws: BadgeError.notAuthenticable(uid: hex("A1 B2 C3 D4"))) {
+            try await session.authenticateBadge(siteMasterKey: siteKey)
+        }
+        // Nothing but Get UID was sent: no DESFire command reached the storage card.
+        #expect(await reader.transcript.filter { $0.kind == .apdu }.isEmpty)
+    }
+}
+
+/// A card that answers anything: random R-APDUs, often `91 AF` forever. The session must always end with a
+/// result or a `BadgeError`, never a crash or an endless chain.
+private final class ChaosTransport: CardTransport, @unchecked Sendable {
+    let readerName = "Chaos 00 00"
+    private let lock = NSLock()
+    private var seed: UInt64
+    private(set) var count = 0
+    init(seed: UInt64) { self.seed = seed }
+    var capabilities: ReaderCapabilities { get async { ReaderCapabilities(isContactless: true) } }
+    func connect(preferred: Set<TransmissionProtocol>) async throws(TransportError) -> CardConnectionInfo {
+        CardConnectionInfo(atr: hex("3B 81 80 01 80 80"), activeProtocol: .t1)
+    }
+    private func next() -> UInt64 {
+        lock.withLock {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            count += 1
+            return seed >> 33
+        }
+    }
+    func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] {
+        let r = next()
+        switch r % 8 {
+        case 0: return [0x91, 0xAF]
+        case 1: return (0..<Int(next() % 30)).map { _ in UInt8(next() & 0xFF) } + [0x91, 0xAF]
+        case 2: return (0..<Int(next() % 30)).map { _ in UInt8(next() & 0xFF) } + [0x91, 0x00]
+        case 3: return (0..<Int(next() % 3)).map { _ in UInt8(next() & 0xFF) }
+        case 4: return [0x91, UInt8(next() & 0xFF)]
+        case 5: if r % 64 == 5 { throw .cardRemoved } else { return [0x91, 0xAF] }
+        default: return (0..<Int(next() % 40)).map { _ in UInt8(next() & 0xFF) }
+        }
+    }
+    func control(code: UInt32, data: [UInt8]) async throws(TransportError) -> [UInt8] { [] }
+    func beginTransaction() async throws(TransportError) {}
+    func endTransaction() async {}
+    func disconnect(_ disposition: CardDisposition) async {}
+}
+
+@Suite struct BadgeSessionRobustnessTests {
+    @Test func randomAnswersAlwaysEndInAResultOrABadgeError() async {
+        var outcomes = 0
+        for seed in 1...300 {
+            let session = BadgeSession(transport: ChaosTransport(seed: UInt64(seed)), randomBytes: rndA)
+            do {
+                _ = try await session.authenticateBadge(siteMasterKey: siteKey)
+            } catch {
+                outcomes += 1
+            }
+            _ = try? await session.readUID()
+            _ = try? await session.getApplicationIDs()
+        }
+        #expect(outcomes == 300)
+    }
+
+    @Test func endlessAdditionalFramesAreCut() async {
+        final class EndlessAF: CardTransport, @unchecked Sendable {
+            let readerName = "AF 00 00"
+            var capabilities: ReaderCapabilities { get async { ReaderCapabilities(isContactless: true) } }
+            func connect(preferred: Set<TransmissionProtocol>) async throws(TransportError) -> CardConnectionInfo {
+                CardConnectionInfo(atr: [0x3B, 0x00], activeProtocol: .t1)
+            }
+            func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] { [0x01, 0x91, 0xAF] }
+            func control(code: UInt32, data: [UInt8]) async throws(TransportError) -> [UInt8] { [] }
+            func beginTransaction() async throws(TransportError) {}
+            func endTransaction() async {}
+            func disconnect(_ disposition: CardDisposition) async {}
+        }
+        let session = BadgeSession(transport: EndlessAF())
+        await #expect(throws: BadgeError.malformedResponse("the card announced more than 512 frames")) {
+            try await session.getVersion()
+        }
+    }
+}

@@ -150,14 +150,45 @@ private func durand() throws -> DESFireCard {
         #expect(DESFireCard.badgeFileContent(badgeNumber: String(repeating: "x", count: 60), holder: "h") == nil)
     }
 
-    @Test func personaErrorsAreTyped() {
-        #expect(throws: DESFireCard.PersonaError.missingField("uid")) {
-            try DESFireCard(persona: [:], siteMasterKey: [UInt8](repeating: 0, count: 16))
-        }
+    @Test func personaErrorsAreTyped() throws {
+        let good = try #require(try PersonaCatalog.personas().badges.first { $0.id == "desfire-durand" })
+        let key = [UInt8](repeating: 0, count: 16)
+        var b = good
+        b.uid = "04 5A"
         #expect(throws: DESFireCard.PersonaError.badValue(field: "uid", value: "04 5A")) {
-            try DESFireCard(persona: ["uid": "04 5A"], siteMasterKey: [UInt8](repeating: 0, count: 16))
+            try DESFireCard(persona: b, siteMasterKey: key)
         }
-        #expect(throws: DESFireCard.PersonaError.self) { try DESFireCard.bundledPersona("nobody") }
+        b = good
+        b.application = nil
+        #expect(throws: DESFireCard.PersonaError.missingField("application")) {
+            try DESFireCard(persona: b, siteMasterKey: key)
+        }
+        b = good
+        b.application?.keyType = "DES"
+        #expect(throws: DESFireCard.PersonaError.badValue(field: "keyType", value: "DES")) {
+            try DESFireCard(persona: b, siteMasterKey: key)
+        }
+        #expect(throws: DESFireCard.PersonaError.badValue(field: "desfireMasterKeyAES128", value: "2 bytes, 16 expected")) {
+            try DESFireCard(persona: good, siteMasterKey: [1, 2])
+        }
+        #expect(throws: DESFireCard.PersonaError.missingField("badges[nobody]")) { try DESFireCard.bundledPersona("nobody") }
+    }
+
+    /// The catalogue builds the registered profiles, and the contactless reader shows them as PC/SC part 3 cards.
+    @Test func catalogueBuildsTheBadges() throws {
+        let d = try PersonaCatalog.makeCard(persona: "desfire-durand", interface: .contactless)
+        let desfire = try #require(d as? DESFireCard)
+        #expect(desfire.contactless == ContactlessInterface(uid: hex("04 5A 3C 12 B2 6E 80"), historicalBytes: [0x80]))
+        #expect(!desfire.hasContactInterface)
+        #expect(ATRInfo.contactlessATR(historicalBytes: [0x80]) == hex("3B 81 80 01 80 80"))
+        // Through the built-in table directly: another suite re-registers "iso14443a-uid" at run time.
+        let ctx = CardBuildContext(personas: try PersonaCatalog.personas(), interface: .contactless)
+        let build = try #require(CardProfiles.builtIn["iso14443a-uid"])
+        let visitor = try #require(build(try PersonaCatalog.persona("uid-visitor"), ctx) as? UIDOnlyCard)
+        #expect(visitor.contactless?.uid == hex("A1 B2 C3 D4"))
+        #expect(
+            ATRInfo.contactlessATR(historicalBytes: visitor.contactless?.historicalBytes ?? [])
+                == hex("3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A"))
     }
 
     @Test func randomAndMutatedCommandsNeverCrash() throws {
@@ -189,17 +220,18 @@ private func durand() throws -> DESFireCard {
 
 @Suite struct UIDOnlyCardTests {
     @Test func personaAndAnswers() throws {
-        let card = try UIDOnlyCard(persona: [
-            "uid": "A1 B2 C3 D4", "atr": "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A",
-        ])
+        let persona = try #require(try PersonaCatalog.personas().badges.first { $0.id == "uid-visitor" })
+        let card = try UIDOnlyCard(persona: persona)
         #expect(card.uid == hex("A1 B2 C3 D4"))
         #expect(card.atr == hex("3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A"))
         #expect(card.process(hex("90 60 00 00 00")) == hex("6E 00"))
         #expect(card.process(hex("00 A4 04 00 00")) == hex("6E 00"))
         #expect(card.process(hex("FF B0 00 04 10")) == hex("6D 00"))
         #expect(card.process(hex("FF")) == hex("67 00"))
+        var bad = persona
+        bad.uid = "A1 B2 C3"
         #expect(throws: UIDOnlyCard.PersonaError.badValue(field: "uid", value: "A1 B2 C3")) {
-            try UIDOnlyCard(persona: ["uid": "A1 B2 C3", "atr": "3B 00"])
+            try UIDOnlyCard(persona: bad)
         }
     }
 }

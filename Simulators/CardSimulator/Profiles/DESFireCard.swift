@@ -1,5 +1,4 @@
 import CarteCrypto
-import Foundation
 import ISO7816
 
 /// A simulated NXP MIFARE DESFire EV1 badge speaking its native commands wrapped in ISO/IEC 7816-4
@@ -130,71 +129,73 @@ public final class DESFireCard: VirtualCard {
 
     /// Builds the badge of a personas.json `badges` entry whose `card` is `desfire-ev1`.
     ///
-    /// Layout (our design `[D]`, read by `Badges.BadgeSession`): application `application.aid` with two AES-128
-    /// keys — key 1 (the reader's key, `application.keyNumber`) = AN10922(site master key,
-    /// `UID ‖ AID ‖ "CARTE-SITE"`), key 0 (application master key) = AN10922(site master key,
-    /// `UID ‖ AID ‖ "CARTE-SITE" ‖ 00`) — and file `application.fileId`: a 64-byte standard data file, MACed,
-    /// read key 1, write/read-write/change key 0, holding `badgeFileContent(badgeNumber:holder:)`.
-    /// - Parameters: `persona` the badge object; `siteMasterKey` 16 bytes (`site.desfireMasterKeyAES128`).
+    /// Layout (our design `[D]`, read by `Badges.BadgeSession`): application `application.aid` with AES-128
+    /// keys 0…`application.keyNumber` — the reader's key `keyNumber` = AN10922(site master key,
+    /// `UID ‖ AID ‖ "CARTE-SITE"`); key 0 (application master key, and any key in between) = AN10922(site master
+    /// key, `UID ‖ AID ‖ "CARTE-SITE" ‖ 00`) — and file `application.fileId`: a 64-byte standard data file,
+    /// MACed, read key `keyNumber`, write/read-write/change key 0, holding `badgeFileContent(badgeNumber:holder:)`.
+    /// - Parameters: `persona` the badge; `siteMasterKey` 16 bytes (`site.desfireMasterKeyAES128`).
     /// - Throws: `PersonaError` naming the missing or unusable field.
     public convenience init(
-        persona: [String: Any], siteMasterKey: [UInt8], random: @escaping (Int) -> [UInt8] = DESFireCard.systemRandom
+        persona: BadgePersona, siteMasterKey: [UInt8], random: @escaping (Int) -> [UInt8] = DESFireCard.systemRandom
     ) throws(PersonaError) {
-        func hex(_ key: String, in dict: [String: Any], count: Int? = nil) throws(PersonaError) -> [UInt8] {
-            guard let s = dict[key] as? String else { throw .missingField(key) }
-            guard let b = [UInt8](hex: s), count == nil || b.count == count else {
-                throw .badValue(field: key, value: s)
-            }
-            return b
+        guard let uid = [UInt8](hex: persona.uid), uid.count == 7 else {
+            throw .badValue(field: "uid", value: persona.uid)
         }
-        let uid = try hex("uid", in: persona, count: 7)
-        let atr = try hex("atr", in: persona)
-        guard let app = persona["application"] as? [String: Any] else { throw .missingField("application") }
-        let aid = try hex("aid", in: app, count: 3)
-        let keyNumber = (app["keyNumber"] as? Int) ?? 1
-        let fileID = (app["fileId"] as? Int) ?? 1
-        guard (1...13).contains(keyNumber) else { throw .badValue(field: "keyNumber", value: "\(keyNumber)") }
-        guard (0...31).contains(fileID) else { throw .badValue(field: "fileId", value: "\(fileID)") }
-        guard let content = app["content"] as? [String: Any] else { throw .missingField("content") }
-        guard let badgeNumber = content["badgeNumber"] as? String else { throw .missingField("badgeNumber") }
-        guard let holder = content["holder"] as? String else { throw .missingField("holder") }
-        guard siteMasterKey.count == 16 else { throw .badValue(field: "desfireMasterKeyAES128", value: "length") }
+        guard let atr = [UInt8](hex: persona.atr), (2...33).contains(atr.count) else {
+            throw .badValue(field: "atr", value: persona.atr)
+        }
+        guard let app = persona.application else { throw .missingField("application") }
+        guard let aid = [UInt8](hex: app.aid), aid.count == 3 else { throw .badValue(field: "aid", value: app.aid) }
+        guard app.keyType == "AES" else { throw .badValue(field: "keyType", value: app.keyType) }
+        guard (1...13).contains(app.keyNumber) else { throw .badValue(field: "keyNumber", value: "\(app.keyNumber)") }
+        guard (0...31).contains(app.fileId) else { throw .badValue(field: "fileId", value: "\(app.fileId)") }
+        guard siteMasterKey.count == 16 else {
+            throw .badValue(field: "desfireMasterKeyAES128", value: "\(siteMasterKey.count) bytes, 16 expected")
+        }
         var keys: [[UInt8]] = []
         do {
             let sys = AN10922.carteSystemIdentifier
             let master = try AN10922.diversifyAES128(
-                masterKey: siteMasterKey, input: AN10922.diversificationInput(uid: uid, aid: aid, systemIdentifier: sys + [0x00]))
+                masterKey: siteMasterKey,
+                input: AN10922.diversificationInput(uid: uid, aid: aid, systemIdentifier: sys + [0x00]))
             let read = try AN10922.diversifyAES128(masterKey: siteMasterKey, uid: uid, aid: aid, systemIdentifier: sys)
-            keys = [master] + [[UInt8]](repeating: master, count: keyNumber - 1) + [read]
+            keys = [UInt8](repeating: 0, count: app.keyNumber).map { _ in master } + [read]
         } catch {
             throw .crypto(error.description)
         }
-        guard let body = DESFireCard.badgeFileContent(badgeNumber: badgeNumber, holder: holder) else {
-            throw .badValue(field: "content", value: "badge number or holder too long for the 64-byte file")
-        }
-        let file = StandardFile(content: body, communication: .maced, readKey: UInt8(keyNumber))
+        guard let body = DESFireCard.badgeFileContent(badgeNumber: app.content.badgeNumber, holder: app.content.holder)
+        else { throw .badValue(field: "content", value: "badge number or holder too long for the 64-byte file") }
+        let file = StandardFile(content: body, communication: .maced, readKey: UInt8(app.keyNumber))
         self.init(
             uid: uid, atr: atr,
-            applications: [Application(aid: aid, keys: keys, files: [UInt8(fileID): file])], random: random)
+            applications: [Application(aid: aid, keys: keys, files: [UInt8(app.fileId): file])], random: random)
     }
 
-    /// Builds the badge persona `id` (a `badges` entry of the bundled personas.json, `card` = `desfire-ev1`),
-    /// with the site master key of the same file (`site.desfireMasterKeyAES128`).
-    /// - Throws: `PersonaError.missingField` when the persona or the site key is absent, or as
-    ///   `init(persona:siteMasterKey:random:)`.
+    /// The site master key of the persona file: `site.desfireMasterKeyAES128`, 32 hex digits → 16 bytes.
+    public static func siteMasterKey(of file: PersonaFile) -> [UInt8]? {
+        let digits = String(decoding: file.site.desfireMasterKeyAES128.asciiBytes, as: UTF8.self)
+        guard let key = [UInt8](hex: digits), key.count == 16 else { return nil }
+        return key
+    }
+
+    /// The profile builder registered for `desfire-ev1` in `CardProfiles.builtIn`: nil for another kind of
+    /// persona or an unusable one (the catalogue then falls back to its placeholder card).
+    public static func makeCard(persona: AnyPersona, context: CardBuildContext) -> DESFireCard? {
+        guard case .badge(let b) = persona, let key = siteMasterKey(of: context.personas) else { return nil }
+        return try? DESFireCard(persona: b, siteMasterKey: key)
+    }
+
+    /// Builds the badge persona `id` of the bundled personas.json with the site master key of the same file.
+    /// - Throws: `PersonaError.missingField` when the persona, or the site key, is absent; as
+    ///   `init(persona:siteMasterKey:random:)` otherwise.
     public static func bundledPersona(
         _ id: String, random: @escaping (Int) -> [UInt8] = DESFireCard.systemRandom
     ) throws(PersonaError) -> DESFireCard {
-        guard let url = Bundle.module.url(forResource: "personas", withExtension: "json"),
-            let data = try? Data(contentsOf: url),
-            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        else { throw .missingField("personas.json") }
-        guard let badge = (json["badges"] as? [[String: Any]])?.first(where: { $0["id"] as? String == id }) else {
+        guard let file = try? PersonaCatalog.personas(), let badge = file.badges.first(where: { $0.id == id }) else {
             throw .missingField("badges[\(id)]")
         }
-        guard let keyHex = (json["site"] as? [String: Any])?["desfireMasterKeyAES128"] as? String,
-            let key = [UInt8](hex: keyHex)
-        else { throw .missingField("site.desfireMasterKeyAES128") }
+        guard let key = siteMasterKey(of: file) else { throw .missingField("site.desfireMasterKeyAES128") }
         return try DESFireCard(persona: badge, siteMasterKey: key, random: random)
     }
 
@@ -387,3 +388,14 @@ public final class DESFireCard: VirtualCard {
         return [0x91, status]
     }
 }
+
+extension DESFireCard: ContactlessCapableCard {
+    /// The UID answered by the contactless reader to `FF CA 00 00 00`, and the ATS historical bytes it puts in
+    /// its PC/SC part 3 ATR (those of the persona's ATR, e.g. `80` → `3B 81 80 01 80 80`).
+    public var contactless: ContactlessInterface? {
+        ContactlessInterface(uid: uid, historicalBytes: ATRInfo(atr)?.historicalBytes ?? [])
+    }
+    /// A badge has no contact plate.
+    public var hasContactInterface: Bool { false }
+}
+

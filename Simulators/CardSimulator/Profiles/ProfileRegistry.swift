@@ -59,6 +59,8 @@ public enum CardProfiles {
             return Vitale1Card(persona: pp)
         },
         "cps3": CPS3Profile.builder,
+        "desfire-ev1": { p, ctx in DESFireCard.makeCard(persona: p, context: ctx) },
+        "iso14443a-uid": { p, ctx in UIDOnlyCard.makeCard(persona: p, context: ctx) },
     ]
 
     nonisolated(unsafe) static var registered: [String: CardProfileBuilder] = [:]

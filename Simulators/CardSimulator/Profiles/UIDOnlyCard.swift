@@ -27,24 +27,30 @@ public final class UIDOnlyCard: VirtualCard {
 
     /// Why a UID-only persona could not be built from personas.json.
     public enum PersonaError: Error, Sendable, Equatable, CustomStringConvertible {
-        case missingField(String)
         case badValue(field: String, value: String)
         public var description: String {
             switch self {
-            case .missingField(let f): return "the UID-only badge persona has no '\(f)'"
             case .badValue(let f, let v): return "the UID-only badge persona's '\(f)' is not usable: \(v)"
             }
         }
     }
 
     /// Builds the badge of a personas.json `badges` entry whose `card` is `iso14443a-uid`.
-    /// - Throws: `PersonaError` when `uid` or `atr` is missing or not hex (UID of 4, 7 or 10 bytes).
-    public convenience init(persona: [String: Any]) throws(PersonaError) {
-        guard let u = persona["uid"] as? String else { throw .missingField("uid") }
-        guard let uid = [UInt8](hex: u), [4, 7, 10].contains(uid.count) else { throw .badValue(field: "uid", value: u) }
-        guard let a = persona["atr"] as? String else { throw .missingField("atr") }
-        guard let atr = [UInt8](hex: a), (2...33).contains(atr.count) else { throw .badValue(field: "atr", value: a) }
+    /// - Throws: `PersonaError.badValue` when `uid` (4, 7 or 10 bytes) or `atr` (2…33 bytes) is not usable hex.
+    public convenience init(persona: BadgePersona) throws(PersonaError) {
+        guard let uid = [UInt8](hex: persona.uid), [4, 7, 10].contains(uid.count) else {
+            throw .badValue(field: "uid", value: persona.uid)
+        }
+        guard let atr = [UInt8](hex: persona.atr), (2...33).contains(atr.count) else {
+            throw .badValue(field: "atr", value: persona.atr)
+        }
         self.init(uid: uid, atr: atr)
+    }
+
+    /// The profile builder registered for `iso14443a-uid` in `CardProfiles.builtIn`.
+    public static func makeCard(persona: AnyPersona, context: CardBuildContext) -> UIDOnlyCard? {
+        guard case .badge(let b) = persona else { return nil }
+        return try? UIDOnlyCard(persona: b)
     }
 
     public func powerOn() {}
@@ -56,3 +62,13 @@ public final class UIDOnlyCard: VirtualCard {
         return command[0] == 0xFF ? [0x6D, 0x00] : [0x6E, 0x00]
     }
 }
+
+extension UIDOnlyCard: ContactlessCapableCard {
+    /// The UID for `FF CA 00 00 00`; the storage-card historical bytes of the persona's ATR.
+    public var contactless: ContactlessInterface? {
+        ContactlessInterface(uid: uid, historicalBytes: ATRInfo(atr)?.historicalBytes ?? [])
+    }
+    /// A badge has no contact plate.
+    public var hasContactInterface: Bool { false }
+}
+
