@@ -56,12 +56,21 @@ let package = Package(
             resources: [.copy("Fixtures/personas.json")]),
         .target(name: "VirtualPCD", dependencies: ["CardSimulator"], path: "Simulators/VirtualPCD"),
 
+        // MARK: The main job: the whole access flow on simulated cards (`carte demo`)
+        .target(
+            name: "CarteDemo",
+            dependencies: [
+                "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "CarteCrypto", "CardSimulator",
+                "PCSC", "VirtualPCD",
+            ],
+            path: "Sources/Demo"),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "carte",
             dependencies: [
                 "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "Terminal",
-                "PCSC", "CCID", "CardSimulator", "VirtualPCD",
+                "PCSC", "CCID", "CardSimulator", "VirtualPCD", "CarteDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -83,6 +92,8 @@ let package = Package(
             name: "AuthenticationTests",
             dependencies: ["Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto"],
             path: "Tests/AuthenticationTests"),
+        .testTarget(
+            name: "DemoTests", dependencies: ["CarteDemo", "Authentication", "CardSimulator"], path: "Tests/DemoTests"),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],

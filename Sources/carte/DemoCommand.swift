@@ -1,11 +1,60 @@
 import ArgumentParser
+import CarteDemo
+import Foundation
 
+/// `carte demo [--pcsc] [--json]` (`../shared/specs/cli.md`, issue 6): the whole access flow on simulated cards,
+/// step by step, no hardware needed. The flow itself lives in the CarteDemo module (`DemoRunner`); this command
+/// picks the readers, prints each step as it ends and sets the exit code: 0 when every step gave its expected
+/// outcome (the refusal of step 4 included), 3 otherwise; 2 for `--pcsc` when this build cannot run through pcscd.
 struct DemoCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demo", abstract: "The whole access flow on simulated cards, step by step.")
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "The whole access flow on simulated cards, step by step.",
+        discussion: """
+            1. the pharmacist's CPS, PIN typed on the simulated pinpad, chain and CRLs checked;
+            2. the family carte Vitale: beneficiaries, INS-C of each (or why none), rights today;
+            3. the physician's badge enrolled after her CPS, then a tap & go;
+            4. a revoked CPS refused with its reason;
+            5. a summary with virtual wire time and wall time per step.
+            No hardware, no daemon: in-process simulated readers. --pcsc runs the same flow through the real pcscd
+            and vpcd. Exit 0 when every step gave its expected outcome, 3 otherwise.
+            """)
 
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp(visibility: .hidden)) var rest: [String] = []
+    @Flag(name: .customLong("pcsc"), help: "Run through the real pcscd and vpcd (the simulated cards attached by the vpcd bridge).")
+    var pcsc = false
+
+    @Flag(name: .customLong("json"), help: "Print one JSON document with the steps and their outcomes.")
+    var json = false
 
     func run() async throws {
-        throw notAvailableYet("demo")
+        if pcsc {
+            printError("'demo --pcsc' is not available yet in this build (the demo runs through pcscd once the PC/SC backend is wired in); run 'carte demo' for the in-process flow")
+            throw CarteExit.usage
+        }
+        let readers = await SimulatedDemoReaderSet.make()
+        let runner = DemoRunner(readers: readers)
+        let text = !json
+        if text { emit(DemoTextRenderer.banner(backend: readers.backend)) }
+        let report = await runner.run { event in
+            guard text else { return }
+            switch event {
+            case .readersReady(let names): emit(DemoTextRenderer.readers(names))
+            case .preparingPKI: emit("  preparing the test PKI… ", flush: true)
+            case .pkiReady(let ns): emit("ready (\(DemoTextRenderer.milliseconds(ns)))\n")
+            case .stepStarted: break
+            case .stepFinished(let step): emit(DemoTextRenderer.step(step))
+            }
+        }
+        await readers.shutdown()
+        if json {
+            print(DemoJSON.render(report))
+        } else {
+            emit(DemoTextRenderer.summary(report))
+        }
+        if !report.allExpected { throw CarteExit.failure }
     }
+}
+
+/// Writes `text` on stdout at once (the steps appear as they end, even when stdout is a pipe).
+private func emit(_ text: String, flush: Bool = true) {
+    FileHandle.standardOutput.write(Data(text.utf8))
 }
