@@ -41,6 +41,8 @@ public struct CPSHolder: Sendable, Hashable {
     public var profession: String?
     /// Spécialité ordinale (TRE_R38, e.g. `SM26`), if any.
     public var specialite: String?
+    /// Category / profession label of `CPS_INFO_PS` (e.g. `Medecin`), if present.
+    public var categorie: String?
     /// Card validity as stored (`CPS_ID_CARD`), if present.
     public var validFrom: Date?
     public var validUntil: Date?
@@ -179,7 +181,18 @@ extension CPSHolder {
     mutating func apply(info bytes: [UInt8]) throws(CPSError) {
         let f = try DERField.sequence(bytes, what: "CPS_INFO_PS")
         if let p = f.first?.string, profession == nil || profession == "" { profession = p }
-        if f.count > 1, let s = f[1].string, !s.isEmpty { specialite = s }
+        // Both OPTIONAL fields are strings: with three fields the second is the specialité; with two, it is one
+        // only when it looks like a code (TRE_R38 `SM26`: no lowercase, a digit, ≤ 8 characters), else the category.
+        if f.count >= 3 {
+            if let s = f[1].string, !s.isEmpty { specialite = s }
+            categorie = f[2].string
+        } else if f.count == 2, let s = f[1].string, !s.isEmpty {
+            if Self.looksLikeCode(s) { specialite = s } else { categorie = s }
+        }
+    }
+
+    static func looksLikeCode(_ s: String) -> Bool {
+        s.count <= 8 && s.contains(where: \.isNumber) && !s.contains(where: { $0.isLowercase || $0 == " " })
     }
 }
 

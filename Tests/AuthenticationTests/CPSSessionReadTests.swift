@@ -10,7 +10,7 @@ import Testing
 struct CPSSessionReadTests {
     @Test("durand reads back field for field; the authentication certificate is found through the CDF")
     func readDurand() async throws {
-        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let (reader, _) = try await Fixture.reader(.testCard, "cps3-durand")
         let cache = CPSCertificateCache()
         let s = try await CPSSession.connect(reader, certificateCache: cache)
         let r = try await s.read()
@@ -43,7 +43,7 @@ struct CPSSessionReadTests {
 
     @Test("certificates are read once per card serial: a second session sends no SELECT of C001/C0A2")
     func certificateCache() async throws {
-        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let (reader, _) = try await Fixture.reader(.testCard, "cps3-durand")
         let cache = CPSCertificateCache()
         _ = try await CPSSession.connect(reader, certificateCache: cache).readCertificates()
         let before = await reader.transcript.count
@@ -55,7 +55,7 @@ struct CPSSessionReadTests {
 
     @Test("situations d'exercice: refused before the PIN without sending anything, read after it")
     func situations() async throws {
-        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let (reader, _) = try await Fixture.reader(.testCard, "cps3-durand")
         let s = try await CPSSession.connect(reader, certificateCache: CPSCertificateCache())
         await #expect(throws: CPSError.pinRequired("the situations d'exercice")) { try await s.readSituations() }
         #expect(try await s.verify(pin: try #require(SecretPIN(testDigits: "1234"))) == .verified)
@@ -70,7 +70,7 @@ struct CPSSessionReadTests {
 
     @Test("PSO CDS: a SHA-256 digest signed with key 81 verifies with the signature certificate")
     func signDocument() async throws {
-        let (reader, _) = try await Fixture.reader("cps3-durand")
+        let (reader, _) = try await Fixture.reader(.testCard, "cps3-durand")
         let s = try await CPSSession.connect(reader, certificateCache: CPSCertificateCache())
         let digest = Digest.sha256(Array("ordonnance".utf8))
         await #expect(throws: CPSError.refused(StatusWord(0x6982), command: "PSO COMPUTE DIGITAL SIGNATURE")) {
@@ -84,7 +84,7 @@ struct CPSSessionReadTests {
 
     @Test("PIN change and unblock with the code de déblocage")
     func changeAndUnblock() async throws {
-        let (reader, card) = try await Fixture.reader("cps3-moreau-pharmacist")
+        let (reader, card) = try await Fixture.reader(.testCard, "cps3-moreau-pharmacist")
         let s = try await CPSSession.connect(reader, certificateCache: CPSCertificateCache())
         let pin = { (d: String) throws -> SecretPIN in try #require(SecretPIN(testDigits: d)) }
         #expect(try await s.changePIN(current: pin("4321"), new: pin("5555")) == .verified)
@@ -101,7 +101,7 @@ struct CPSSessionReadTests {
 
     @Test("contactless: the CL application, the technical certificate only, no PIN")
     func contactlessRead() async throws {
-        let (reader, _) = try await Fixture.reader("cps3-durand", configuration: .contactless())
+        let (reader, _) = try await Fixture.reader(.testCard, "cps3-durand", configuration: .contactless())
         let s = try await CPSSession.connect(reader, certificateCache: CPSCertificateCache())
         let r = try await s.read()
         #expect(r.interface == .contactless)
@@ -110,6 +110,44 @@ struct CPSSessionReadTests {
         #expect(r.holder.rpps == "99700412345")
         #expect(r.holder.nomExercice == "DURAND")
         await #expect(throws: CPSError.contactOnly("the PIN")) { try await s.pinStatus() }
+    }
+}
+
+@Suite("Every professional persona reads back field for field from the simulator's CPS3 (issue 10)")
+struct CPSPersonaReadTests {
+    static let personas = ["cps3-durand", "cps3-moreau-pharmacist", "cpe-girard", "cps3-roux-revoked",
+        "cps3-blanc-expired", "cps3-fabre-last-try"]
+
+    @Test(arguments: personas)
+    func readBack(persona id: String) async throws {
+        let p = try #require(try PersonaFile.bundled().professionals.first { $0.id == id })
+        let (reader, _) = try await Fixture.reader(.simulator, id)
+        let s = try await CPSSession.connect(reader, certificateCache: CPSCertificateCache())
+        let r = try await s.read()
+        #expect(r.interface == .contact)
+        #expect(r.serial?.digits == p.serialDigits)
+        #expect(r.pinTriesLeft == p.pinTriesLeft)
+        #expect(r.holder.cardType?.rawValue == p.cardType)
+        #expect(r.holder.idNatType == p.idNatType)
+        #expect(r.holder.rpps == p.rpps)
+        #expect(r.holder.idNat == (p.idNat ?? "\(p.idNatType)\(p.rpps ?? "")"))
+        #expect(r.holder.civilite == p.civilite)
+        #expect(r.holder.nomExercice == p.nomExercice)
+        #expect(r.holder.prenomExercice == p.prenomExercice)
+        #expect((r.holder.profession ?? "") == p.profession)
+        #expect(r.holder.specialite == p.specialite)
+        let cred = try Fixture.pki().credentials(forPersona: id)
+        #expect(r.certificates.first { $0.usage == .authentication }?.certificate == cred.authCert)
+        #expect(r.certificates.first { $0.usage == .signature }?.certificate == cred.signCert)
+        // Situations: only after the PIN.
+        await #expect(throws: CPSError.pinRequired("the situations d'exercice")) { try await s.readSituations() }
+        if p.pinTriesLeft > 1 {
+            var digits = p.pin.asciiBytes
+            #expect(try await s.verify(pin: try #require(SecretPIN(consuming: &digits))) == .verified)
+            let sit = try await s.readSituations()
+            #expect(sit.map(\.raisonSociale) == p.situations.map(\.raisonSociale))
+            #expect(sit.map(\.idStruct) == p.situations.map(\.idStruct))
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Testing
 import Authentication
 import CPS
 import CardSimulator
@@ -13,14 +14,29 @@ final class CallCounter: @unchecked Sendable {
     var count: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
 
+/// Which simulated CPS3 a test runs against.
+enum CardSource: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case simulator, testCard
+    var testDescription: String { rawValue }
+}
+
 enum Fixture {
     static func pki() throws -> TestPKI { try TestPKI.shared() }
 
-    /// A reader holding the test CPS card of `persona`.
+    /// A reader holding the CPS card of `persona`: the simulator's CPS3 profile (`CPS3Profile`, branch cpssim) or
+    /// this target's `TestCPSCard` (which moves the authentication certificate to a FID only its CDF names).
     static func reader(
-        _ persona: String, configuration: SimulatedReaderConfiguration = .contact(), authCertificate: Certificate? = nil
+        _ source: CardSource = .simulator, _ persona: String, configuration: SimulatedReaderConfiguration = .contact(),
+        authCertificate: Certificate? = nil
     ) async throws -> (SimulatedReader, OSCard) {
-        let card = try TestCPSCard.make(persona: persona, pki: try pki(), authCertificateOverride: authCertificate)
+        let card: OSCard
+        switch source {
+        case .testCard:
+            card = try TestCPSCard.make(persona: persona, pki: try pki(), authCertificateOverride: authCertificate)
+        case .simulator:
+            let p = try #require(try PersonaFile.bundled().professionals.first { $0.id == persona })
+            card = try CPS3Profile.makeCard(persona: p, interface: configuration.kind == .contactless ? .contactless : .contact)
+        }
         let reader = SimulatedReader(name: "Test reader \(persona)", configuration: configuration)
         await reader.insert(SharedCard(card))
         return (reader, card)
