@@ -58,8 +58,11 @@ struct CPS3DiscoveryTests {
         #expect(card.send("00 C0 00 00 27") == "62 25 80 02 00 65 82 01 01 83 02 2F 00 88 01 F0 A1 12 8C 07 7B 45 FF FF FF 45 00 9C 07 7B FF FF FF FF FF 00 8A 01 05 90 00")
         let dir = card.process(h("00 B0 9E 00 65"))
         #expect(dir.count == 103)
-        #expect(Array(dir.prefix(17)) == h("61 2F 4F 0D E8 28 BD 08 0F 80 25 00 00 01 FF 00 10"))
-        #expect(Array(dir[49..<66]) == h("61 32 4F 0D E8 28 BD 08 0F 80 25 00 00 01 FF 00 20"))
+        #expect(Array(dir.prefix(17)) == h("61 32 4F 0D E8 28 BD 08 0F 80 25 00 00 01 FF 00 20"))
+        #expect(Array(dir[17..<29]) == h("50 0A") + Array("CPX IAS CL".utf8))
+        #expect(Array(dir[29..<35]) == h("51 04 3F 00 00 02"))
+        #expect(Array(dir[52..<69]) == h("61 2F 4F 0D E8 28 BD 08 0F 80 25 00 00 01 FF 00 10"))
+        #expect(Array(dir[84..<101]) == h("73 0F 4F 0D E8 28 BD 08 0F 80 25 00 00 01 FF 00 10"))
         #expect(Array(dir.suffix(2)) == h("90 00"))
         // T=0: a wrong Le on a case-2 command answers 6C with the right length.
         #expect(card.send("00 B0 9C 00 00") == "6C 0C")

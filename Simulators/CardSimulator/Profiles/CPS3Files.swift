@@ -68,6 +68,11 @@ public enum CPS3Files {
     // MARK: MF files
 
     /// EF.DIR, 101 bytes: two application templates (cps.md §3.1; CL path `3F00/0002` [D]).
+    ///
+    /// Record order [I]: the contactless template first, then the contact one. cps.md §3.1 reports that OpenSC
+    /// listed "CPX IAS" before "CPX IAS CL" on a real card; OpenSC's `sc_enum_apps` moves a known application found
+    /// after the first record to the head of its list, so that printed order means the card stores the CL record
+    /// first (with the contact record first, OpenSC would list — and bind by default — the CL application).
     public static func dir() -> [UInt8] {
         func app(_ aid: [UInt8], _ label: String, _ df: UInt16) -> [UInt8] {
             BERTLV.encode(0x61,
@@ -75,7 +80,7 @@ public enum CPS3Files {
                     + BERTLV.encode(0x51, [0x3F, 0x00, UInt8(df >> 8), UInt8(df & 0xFF)])
                     + BERTLV.encode(0x73, BERTLV.encode(0x4F, contactAID)))
         }
-        return app(contactAID, "CPX IAS", FID.pkcs15Contact) + app(contactlessAID, "CPX IAS CL", FID.pkcs15Contactless)
+        return app(contactlessAID, "CPX IAS CL", FID.pkcs15Contactless) + app(contactAID, "CPX IAS", FID.pkcs15Contact)
     }
 
     /// EF.ATR, the 57 bytes read from a real CPS3 including the stray leading `80` (cps.md §4.1).
