@@ -2,7 +2,7 @@
 /// of the simulated CPS3 card. Only what the profile needs: definite lengths, universal and context tags.
 enum CPS3DER {
     /// Tag ‖ definite length ‖ value (tag given as its 1…2 identifier octets).
-    static func tlv(_ tag: UInt8, _ value: [UInt8]) -> [UInt8] { [tag] + BERTLV.length(value.count) + value }
+    static func tlv(_ tag: UInt8, _ value: [UInt8]) -> [UInt8] { [tag] + CardTLV.length(value.count) + value }
 
     static func sequence(_ items: [UInt8]...) -> [UInt8] { tlv(0x30, items.flatMap { $0 }) }
     static func sequence(of items: [[UInt8]]) -> [UInt8] { tlv(0x30, items.flatMap { $0 }) }
