@@ -4,7 +4,7 @@
 # Needs: a private pcscd with vpcd (scripts/pcscd-vpcd.sh start; started here if not running), opensc-tool
 # (opensc), pcsc_scan (pcsc-tools), and a built `carte` (CARTE_BIN, default .build/debug/carte).
 # Runs `carte simulate --persona vitale2-martin --vpcd 35963` in the background, then checks that
-# `opensc-tool -a` and `pcsc_scan` show the persona's ATR. Exit 0 when both do.
+# `opensc-tool -a`, `pcsc_scan` and `carte readers --json` show the persona's ATR. Exit 0 when all do.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -55,7 +55,16 @@ timeout 4 pcsc_scan -c >"$TMP/pcsc_scan.out" 2>&1 </dev/null || true
 ok_scan=0
 grep -q "$EXPECTED_ATR" "$TMP/pcsc_scan.out" && ok_scan=1
 
+# carte's own view: the reader, its state, the ATR and the recognised kind.
+"$CARTE" readers --json >"$TMP/readers.json" 2>&1 || true
+atr_hex=$(echo "$EXPECTED_ATR" | tr -d ' ')
+ok_readers=0
+grep -q "\"atr\":\"$atr_hex\"" "$TMP/readers.json" && grep -q '"state":"present"' "$TMP/readers.json" && ok_readers=1
+
 status=0
+if [ $ok_readers = 1 ]; then echo "ok: carte readers shows $EXPECTED_ATR present"; else
+    echo "FAIL: carte readers --json does not show $EXPECTED_ATR present:" >&2; cat "$TMP/readers.json" >&2; status=1
+fi
 if [ $ok_opensc = 1 ]; then echo "ok: opensc-tool -a shows $EXPECTED_ATR"; else
     echo "FAIL: opensc-tool -a does not show $EXPECTED_ATR:" >&2; cat "$TMP/opensc.out" >&2; status=1
 fi

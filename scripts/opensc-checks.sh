@@ -17,6 +17,7 @@
 #
 # Exit status: 0 when every check passes, 1 at the first failure (with the reason on stderr).
 set -u
+cd "$(dirname "$0")/.."
 
 CARTE_BIN="${CARTE_BIN:-.build/debug/carte}"
 PORT="${CARTE_VPCD_PORT:-35963}"
@@ -49,6 +50,10 @@ for tool in opensc-tool pkcs15-tool pkcs11-tool opensc-explorer openssl; do
 done
 [ -x "$CARTE_BIN" ] || fail "carte binary not found at $CARTE_BIN (swift build, or set CARTE_BIN)"
 [ -r "$MODULE" ] || fail "OpenSC PKCS#11 module not found at $MODULE"
+if [ -z "${PCSCLITE_CSOCK_NAME:-}" ] && bash scripts/pcscd-vpcd.sh status >/dev/null 2>&1; then
+    eval "$(bash scripts/pcscd-vpcd.sh env)"
+    export PCSCLITE_CSOCK_NAME
+fi
 [ -n "${PCSCLITE_CSOCK_NAME:-}" ] || echo "opensc-checks: note: PCSCLITE_CSOCK_NAME is not set, using the system pcscd" >&2
 
 start_sim() {  # start_sim [transcript-path]

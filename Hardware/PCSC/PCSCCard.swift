@@ -66,6 +66,26 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
         t.shutdown()
     }
 
+    /// Picks a reader for a command-line tool: `reader` when given (it must exist; a prefix of a reader name is
+    /// accepted when it designates exactly one), otherwise the first reader holding a card.
+    /// - Returns: an unconnected `PCSCCard` (call `connect`).
+    /// - Throws: `serviceUnavailable` (no pcscd), `readerGone` (no such reader / none connected), `noCard`
+    ///   (readers but no card), `permissionDenied`.
+    public static func open(reader: String? = nil, shareMode: PCSCShareMode = .shared) async throws(TransportError)
+        -> PCSCCard
+    {
+        let readers = try await pcscReaderSnapshot()
+        if let reader {
+            if readers.contains(where: { $0.name == reader }) { return PCSCCard(readerName: reader, shareMode: shareMode) }
+            let matches = readers.filter { $0.name.hasPrefix(reader) }
+            guard matches.count == 1 else { throw .readerGone(reader) }
+            return PCSCCard(readerName: matches[0].name, shareMode: shareMode)
+        }
+        guard !readers.isEmpty else { throw .readerGone("(none connected)") }
+        guard let withCard = readers.first(where: { $0.hasCard }) else { throw .noCard }
+        return PCSCCard(readerName: withCard.name, shareMode: shareMode)
+    }
+
     // MARK: CardTransport
 
     /// Capabilities from the reader's part 10 features and TLV properties (cached after the first query) and the

@@ -269,8 +269,8 @@ final class MonitorLoop: @unchecked Sendable {
             }
             // 3. Readers that came or went.
             for n in order where !names.contains(n) {
-                if known[n]?.snapshot.hasCard == true && !needSnapshot { emit(.cardRemoved(reader: n)) }
-                if !needSnapshot { emit(.readerRemoved(n)) }
+                if known[n]?.snapshot.hasCard == true { emit(.cardRemoved(reader: n)) }
+                emit(.readerRemoved(n))
                 known[n] = nil
             }
             let added = names.filter { known[$0] == nil }

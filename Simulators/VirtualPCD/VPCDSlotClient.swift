@@ -40,7 +40,47 @@ public enum VPCDSlotEvent: Sendable, Hashable, CustomStringConvertible {
 /// Runs on its own thread with blocking POSIX sockets (never on Swift's cooperative pool). When pcscd restarts,
 /// the connection drops and the client reconnects with back-off (100 ms doubling to 2 s) as long as a card is
 /// inserted. Frames split or coalesced across TCP reads are reassembled by `VPCDFrameParser`.
-public final class VPCDSlotClient: @unchecked Sendable {
+public final class VPCDSlotClient: Sendable {
+    private let core: VPCDSlotCore
+
+    /// The vpcd host (default loopback).
+    public var host: String { core.host }
+    /// The TCP port of this slot.
+    public var port: Int { core.port }
+
+    /// - Parameters:
+    ///   - host: IPv4/IPv6 address or name of the vpcd host (default `127.0.0.1`).
+    ///   - port: the slot's TCP port (35963 + slot index with Debian's `/etc/reader.conf.d/vpcd`).
+    ///   - transcript: called on the slot thread for every control message and APDU exchange.
+    ///   - events: called on the slot thread when the connection state changes.
+    public init(
+        host: String = "127.0.0.1", port: Int = 35963,
+        transcript: (@Sendable (VPCDTranscriptEntry) -> Void)? = nil,
+        events: (@Sendable (VPCDSlotEvent) -> Void)? = nil
+    ) {
+        core = VPCDSlotCore(host: host, port: port, transcript: transcript, events: events)
+    }
+
+    /// Releasing the client removes its card and ends its thread.
+    deinit { core.stop() }
+
+    /// True while a card is inserted (the client connects, or keeps trying to).
+    public var hasCard: Bool { core.hasCard }
+
+    /// Inserts `card`: the slot thread connects to vpcd. Replaces (removes) a card already inserted. The card is
+    /// then used only on the slot thread.
+    /// - Throws: `VPCDError.atrTooLong` when the card's ATR exceeds 33 bytes (ISO/IEC 7816-3 §8.2.1).
+    public func insert(_ card: any VirtualCard) throws(VPCDError) { try core.insert(card) }
+
+    /// Removes the card: the socket is closed, pcscd sees the slot empty at its next presence poll (≈ 400 ms).
+    public func remove() { core.remove() }
+
+    /// Removes the card and ends the slot thread.
+    public func stop() { core.stop() }
+}
+
+/// The slot thread and its state; the public `VPCDSlotClient` stops it when released.
+final class VPCDSlotCore: @unchecked Sendable {
     /// The vpcd host (default loopback).
     public let host: String
     /// The TCP port of this slot.
@@ -71,8 +111,6 @@ public final class VPCDSlotClient: @unchecked Sendable {
         self.transcript = transcript
         self.events = events
     }
-
-    deinit { stop() }
 
     /// True while a card is inserted (the client connects, or keeps trying to).
     public var hasCard: Bool {

@@ -12,7 +12,7 @@ struct CPSAuthenticationTests {
     func durandRightPIN(source: CardSource) async throws {
         let (reader, card) = try await Fixture.reader(source, "cps3-durand")
         let calls = CallCounter()
-        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
         #expect(r.outcome == .authenticated)
         #expect(r.assurance == .cpsPin)
         #expect(r.pinEntry == .keypad)
@@ -36,7 +36,7 @@ struct CPSAuthenticationTests {
     func durandWrongPIN(source: CardSource) async throws {
         let (reader, card) = try await Fixture.reader(source, "cps3-durand")
         let calls = CallCounter()
-        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("0000", calls))
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("0000", calls))
         #expect(r.outcome == .wrongPin)
         #expect(r.triesLeft == 2)
         #expect(r.assurance == nil && r.identity == nil)
@@ -52,7 +52,7 @@ struct CPSAuthenticationTests {
     func rouxRevoked(source: CardSource) async throws {
         let (reader, card) = try await Fixture.reader(source, "cps3-roux-revoked")
         let calls = CallCounter()
-        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1357", calls))
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1357", calls))
         #expect(r.outcome == .revoked)
         #expect(r.revocationReason == .keyCompromise)
         #expect(calls.count == 0)
@@ -63,7 +63,7 @@ struct CPSAuthenticationTests {
     func blancExpired(source: CardSource) async throws {
         let (reader, _) = try await Fixture.reader(source, "cps3-blanc-expired")
         let calls = CallCounter()
-        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("9753", calls))
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("9753", calls))
         #expect(r.outcome == .expired)
         #expect(calls.count == 0)
     }
@@ -88,7 +88,7 @@ struct CPSAuthenticationTests {
     func girardStaff(source: CardSource) async throws {
         let (reader, _) = try await Fixture.reader(source, "cpe-girard")
         let calls = CallCounter()
-        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("2468", calls))
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("2468", calls))
         #expect(r.outcome == .authenticated)
         #expect(r.assurance == .cpsPin)
         let id = try #require(r.identity)
@@ -108,12 +108,12 @@ struct CPSAuthenticationTests {
         let v = CertificatePathValidator(trustAnchors: [pki.root], intermediates: [pki.intermediate], crls: [pki.rootCRL, stale])
         let (reader, _) = try await Fixture.reader(source, "cps3-durand")
         let calls = CallCounter()
-        let r = await try Fixture.authenticator(validator: v, at: now).authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        let r = try await Fixture.authenticator(validator: v, at: now).authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
         #expect(r.outcome == .crlStale)
         #expect(calls.count == 0)
         var graced = v
         graced.crlGracePeriod = 2 * 86400
-        let ok = await try Fixture.authenticator(validator: graced, at: now).authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        let ok = try await Fixture.authenticator(validator: graced, at: now).authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
         #expect(ok.outcome == .authenticated)
     }
 
@@ -125,7 +125,7 @@ struct CPSAuthenticationTests {
         #expect(delta.isDelta)
         let v = CertificatePathValidator(trustAnchors: [pki.root], intermediates: [pki.intermediate], crls: [pki.rootCRL, delta])
         let (reader, _) = try await Fixture.reader(source, "cps3-durand")
-        let r = await try Fixture.authenticator(validator: v, at: now).authenticate(transport: reader, keypad: Fixture.keypad("1234", CallCounter()))
+        let r = try await Fixture.authenticator(validator: v, at: now).authenticate(transport: reader, keypad: Fixture.keypad("1234", CallCounter()))
         #expect(r.outcome == .crlStale)
         #expect(r.detail.contains("CRL"))
     }
@@ -146,7 +146,7 @@ struct CPSAuthenticationTests {
         let forged = try CertificateBuilder.issue(t, subjectKey: cred.authKey.publicKey, issuer: otherRoot, issuerKey: otherKey)
         let (reader, _) = try await Fixture.reader(.testCard, "cps3-durand", authCertificate: forged)
         let calls = CallCounter()
-        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
         #expect(r.outcome == .untrusted)
         #expect(calls.count == 0)
     }
@@ -154,7 +154,7 @@ struct CPSAuthenticationTests {
     @Test("the card signs a different challenge (tampering transport) → signatureInvalid", arguments: CardSource.allCases)
     func tamperedChallenge(source: CardSource) async throws {
         let (reader, _) = try await Fixture.reader(source, "cps3-durand")
-        let r = await try Fixture.authenticator().authenticate(
+        let r = try await Fixture.authenticator().authenticate(
             transport: TamperingTransport(reader, alterChallenge: true), keypad: Fixture.keypad("1234", CallCounter()))
         #expect(r.outcome == .signatureInvalid)
         #expect(r.assurance == nil)
@@ -164,16 +164,31 @@ struct CPSAuthenticationTests {
     func swappedAfterPIN(source: CardSource) async throws {
         let (reader, _) = try await Fixture.reader(source, "cps3-durand")
         let (other, _) = try await Fixture.reader(source, "cps3-moreau-pharmacist")
-        let r = await try Fixture.authenticator().authenticate(
+        let r = try await Fixture.authenticator().authenticate(
             transport: TamperingTransport(reader, other: other, swapAfterVerify: true), keypad: Fixture.keypad("1234", CallCounter()))
         #expect(r.outcome == .cardSwapped)
         #expect(r.identity == nil)
     }
 
+    @Test("the card is reset after the PIN (SCARD_W_RESET_CARD): same card → cardRemoved; another card → cardSwapped", arguments: CardSource.allCases)
+    func resetAfterPIN(source: CardSource) async throws {
+        let (reader, _) = try await Fixture.reader(source, "cps3-durand")
+        let r = try await Fixture.authenticator().authenticate(
+            transport: TamperingTransport(reader, resetAfterVerify: true), keypad: Fixture.keypad("1234", CallCounter()))
+        #expect(r.outcome == .cardRemoved)
+        #expect(r.detail.contains("reset"))
+        let (again, _) = try await Fixture.reader(source, "cps3-durand")
+        let (other, _) = try await Fixture.reader(source, "cps3-moreau-pharmacist")
+        let s = try await Fixture.authenticator().authenticate(
+            transport: TamperingTransport(again, other: other, resetAfterVerify: true), keypad: Fixture.keypad("1234", CallCounter()))
+        #expect(s.outcome == .cardSwapped)
+        #expect(s.identity == nil)
+    }
+
     @Test("the card is removed before the PIN → cardRemoved", arguments: CardSource.allCases)
     func removed(source: CardSource) async throws {
         let (reader, _) = try await Fixture.reader(source, "cps3-durand")
-        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: {
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: {
             await reader.remove()
             return SecretPIN(testDigits: "1234")
         })
@@ -205,7 +220,7 @@ struct CPSAuthenticationTests {
     func contactless(source: CardSource) async throws {
         let (reader, card) = try await Fixture.reader(source, "cps3-durand", configuration: .contactless())
         let calls = CallCounter()
-        let r = await try Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
         #expect(r.outcome == .authenticated)
         #expect(r.assurance == .cpsContactless)
         #expect(r.pinEntry == nil)

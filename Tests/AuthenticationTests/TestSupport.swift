@@ -65,8 +65,16 @@ final class TamperingTransport: CardTransport, @unchecked Sendable {
     let alterChallenge: Bool
     /// After a successful VERIFY, send everything to `other`.
     let swapAfterVerify: Bool
+    /// After a successful VERIFY, the next command fails with `cardReset` (PC/SC SCARD_W_RESET_CARD); with `other`,
+    /// the reconnection then reaches the other card.
+    let resetAfterVerify: Bool
+    private var pendingReset = false
 
-    init(_ inner: any CardTransport, other: (any CardTransport)? = nil, alterChallenge: Bool = false, swapAfterVerify: Bool = false) {
+    init(
+        _ inner: any CardTransport, other: (any CardTransport)? = nil, alterChallenge: Bool = false,
+        swapAfterVerify: Bool = false, resetAfterVerify: Bool = false
+    ) {
+        self.resetAfterVerify = resetAfterVerify
         self.inner = inner
         self.other = other
         self.alterChallenge = alterChallenge
@@ -81,16 +89,23 @@ final class TamperingTransport: CardTransport, @unchecked Sendable {
     }
 
     func connect(preferred: Set<TransmissionProtocol>) async throws(TransportError) -> CardConnectionInfo {
+        if lock.withLock({ swapped }), let other { return try await other.connect(preferred: preferred) }
         if let other { _ = try await other.connect(preferred: preferred) }
         return try await inner.connect(preferred: preferred)
     }
 
     func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] {
+        if lock.withLock({ () -> Bool in let p = pendingReset; pendingReset = false; if p && other != nil { swapped = true }; return p }) {
+            throw .cardReset
+        }
         var c = command
         if alterChallenge, c.count > 10, c[1] == 0x88 { c[c.count - 2] ^= 0x01 }
         let r = try await current.transmit(c)
         if swapAfterVerify, command.count > 5, command[1] == 0x20, r.suffix(2) == [0x90, 0x00] {
             lock.withLock { swapped = true }
+        }
+        if resetAfterVerify, command.count > 5, command[1] == 0x20, r.suffix(2) == [0x90, 0x00] {
+            lock.withLock { pendingReset = true }
         }
         return r
     }

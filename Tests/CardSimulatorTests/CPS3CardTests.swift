@@ -1,4 +1,5 @@
 import CarteCrypto
+import Foundation
 import ISO7816
 import Testing
 
@@ -177,6 +178,44 @@ struct CPS3PINTests {
         }
         #expect(throws: CPS3Profile.BuildError.self) { try cpsCard("cpe-girard", interface: .contactless) }
     }
+
+    /// Reads a whole transparent EF by path from the MF (T=0 host).
+    func readFile(_ card: OSCard, _ path: String) -> [UInt8] {
+        let fcp = card.exchange(h("00 A4 09 04 06 \(path)"))
+        guard fcp.count > 6, fcp[2] == 0x80 else { return [] }
+        let size = Int(fcp[4]) << 8 | Int(fcp[5])
+        var out: [UInt8] = []
+        while out.count < size {
+            let n = min(256, size - out.count)
+            let r = card.exchange([0x00, 0xB0, UInt8(out.count >> 8), UInt8(out.count & 0xFF), UInt8(n & 0xFF)])
+            guard r.suffix(2) == h("90 00") else { return [] }
+            out += r.dropLast(2)
+        }
+        return out
+    }
+
+    @Test("Revoked and expired personas carry the test PKI's revoked / expired certificates; the CPE its own subject")
+    func certificateStatusPersonas() throws {
+        let pki = try TestPKI.shared()
+        let roux = try CPS3Profile.makeCard(persona: try cpsPersona("cps3-roux-revoked"))
+        let rouxAuth = try Certificate(der: readFile(roux, "3F 00 00 01 C0 02"))
+        #expect(rouxAuth == (try pki.credentials(forPersona: "cps3-roux-revoked").authCert))
+        #expect(pki.intermediateCRL.entries.contains { $0.serialNumber == rouxAuth.serialNumber })
+        let blanc = try CPS3Profile.makeCard(persona: try cpsPersona("cps3-blanc-expired"))
+        let blancSig = try Certificate(der: readFile(blanc, "3F 00 00 01 C0 01"))
+        #expect(blancSig.notAfter < Date())
+        let durandAuth = try Certificate(der: readFile(try cpsCard(), "3F 00 00 01 C0 02"))
+        #expect(durandAuth.notAfter > Date())
+        #expect(!pki.intermediateCRL.entries.contains { $0.serialNumber == durandAuth.serialNumber })
+        let girard = try CPS3Profile.makeCard(persona: try cpsPersona("cpe-girard"))
+        let girardAuth = try Certificate(der: readFile(girard, "3F 00 00 01 C0 02"))
+        #expect("\(girardAuth.subject)".contains("GIRARD"))
+        // CPE card type code 2 in CPS_ID_CARD (INTEGER first in the SEQUENCE).
+        let idCard = readFile(girard, "3F 00 00 01 D1 01")
+        #expect(idCard == CPS3Files.idCard(try cpsPersona("cpe-girard")))
+        #expect(Array(idCard.prefix(5)) == [0x30, UInt8(idCard.count - 2), 0x02, 0x01, 0x02])
+        #expect(Array(idCard[5..<12]) == h("04 05 80 25 00 00 01"))
+    }
 }
 
 @Suite("CPS3 contact card: crypto APDUs of cps.md §6.3 B–F")
@@ -233,15 +272,26 @@ struct CPS3CryptoTests {
         let sig = card.exchange(h("00 2A 9E 9A 20") + digest + [0x00])
         #expect(sig.suffix(2) == h("90 00"))
         #expect(try creds.signCert.publicKey().verify(signature: Array(sig.prefix(256)), message: message))
+        // SHA-1 digest with DST algorithm 12.
+        #expect(card.send("00 22 41 B6 06 80 01 12 84 01 81") == "90 00")
+        let sig1 = card.exchange(h("00 2A 9E 9A 14") + Digest.sha1(message) + [0x00])
+        #expect(try creds.signCert.publicKey().verify(signature: Array(sig1.prefix(256)), message: message, algorithm: .sha1))
+        #expect(card.send("00 22 41 B6 06 80 01 42 84 01 81") == "90 00")
         // Wrong digest length for SHA-256 → 6A 80.
         #expect(card.exchange(h("00 2A 9E 9A 14") + Digest.sha1(message)) == h("6A 80"))
         // The authentication key does not sign with DST.
         #expect(card.send("00 22 41 B6 06 80 01 42 84 01 82") == "6A 80")
         // Unknown key → 6A 88; no PIN → 69 82.
         #expect(card.send("00 22 41 B6 06 80 01 42 84 01 85") == "6A 88")
-        card.reset()
+        card.powerOff()
+        card.powerOn()
+        #expect(card.send("00 20 00 01") == "63 C3")
         #expect(card.send("00 22 41 B6 06 80 01 42 84 01 81") == "90 00")
         #expect(card.exchange(h("00 2A 9E 9A 20") + digest) == h("69 82"))
+        // The MSE state is volatile too.
+        card.reset()
+        #expect(card.send("00 20 00 01 04 31 32 33 34") == "90 00")
+        #expect(card.exchange(h("00 2A 9E 9A 20") + digest) == h("69 85"))
     }
 
     @Test("D: INTERNAL AUTHENTICATE pads a DigestInfo (type 1) with the authentication key; 40 % input limit")

@@ -101,7 +101,7 @@ import Testing
             guard case .badge(let b) = p else { return nil }
             return MuteApplicationCard(atr: b.atrBytes, contactless: ContactlessInterface(uid: [0x01], historicalBytes: []))
         }
-        defer { CardProfiles.register("iso14443a-uid") { _, _ in nil } }
+        defer { CardProfiles.unregister("iso14443a-uid") }
         let c = try PersonaCatalog.makeCard(persona: "uid-visitor")
         #expect((c as? any ContactlessCapableCard)?.contactless?.uid == [0x01])
     }

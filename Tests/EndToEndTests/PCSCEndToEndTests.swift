@@ -110,7 +110,9 @@ struct PCSCEndToEndTests {
         #expect(Date().timeIntervalSince(t0) <= 1.0, "insertion must be seen within 1 s")
         #expect(inserted == .cardInserted(reader: Self.reader, atr: TestCard.atr))
 
-        let card = PCSCCard(readerName: Self.reader)
+        await #expect(throws: TransportError.readerGone("No such reader")) { _ = try await PCSCCard.open(reader: "No such reader") }
+        let card = try await PCSCCard.open()
+        #expect(card.readerName == Self.reader)
         // vpcd reports T=1 only: asking for T=0 is an error, not a silent T=1 connection.
         await #expect(throws: TransportError.protocolMismatch(requested: [.t0], available: [.t1])) {
             try await card.connect(preferred: [.t0])
@@ -118,6 +120,14 @@ struct PCSCEndToEndTests {
         let info = try await card.connect(preferred: [.t1])
         #expect(info == CardConnectionInfo(atr: TestCard.atr, activeProtocol: .t1))
         #expect(try await Self.readWholeFile(card) == TestCard.file)
+        // The same read through the ISO 7816 pipeline (APDUChannel over this PCSCCard), in a transaction.
+        let channel = try await APDUChannel.connect(card, preferred: [.t1])
+        let viaPipeline = try await card.withTransaction {
+            let sel = try await channel.send(CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: [0x2F, 0x01]))
+            #expect(sel.statusWord == .success)
+            return try await channel.readBinary(offset: 0, length: 600)
+        }
+        #expect(viaPipeline == TestCard.file)
         // A contact card never receives CLA FF.
         await #expect(throws: TransportError.notSupported("get UID (FF CA) on a contact card")) {
             _ = try await card.contactlessUID()
@@ -224,6 +234,45 @@ struct PCSCEndToEndTests {
         _ = try await other.connect(preferred: [.t1])
         #expect(try await other.transmit(TestCard.select) == [0x90, 0x00])
         await other.disconnect(.leave)
+    }
+
+    /// A transaction keeps another connection out: its `beginTransaction` returns only after the first ends
+    /// (it blocks on that connection's own thread, not on Swift's pool).
+    @Test func transactionsDoNotInterleave() async throws {
+        guard let (log, _) = await Self.monitorWithEmptySlot() else { return }
+        defer { Task { await log.stop() } }
+        let client = VPCDSlotClient(port: Self.port)
+        defer { client.stop() }
+        let mark = await log.mark()
+        try client.insert(TestCard())
+        #expect(await log.waitFor(after: mark, seconds: 3, Self.isInserted) != nil)
+
+        let a = PCSCCard(readerName: Self.reader)
+        let b = PCSCCard(readerName: Self.reader)
+        _ = try await a.connect(preferred: [.t1])
+        _ = try await b.connect(preferred: [.t1])
+        try await a.beginTransaction()
+        let order = OrderLog()
+        let waiter = Task {
+            try await b.beginTransaction()
+            order.add("b-began")
+            await b.endTransaction()
+        }
+        #expect(try await a.transmit(TestCard.select) == [0x90, 0x00])
+        try await Task.sleep(nanoseconds: 300_000_000)
+        order.add("a-ending")
+        await a.endTransaction()
+        try await waiter.value
+        #expect(order.entries == ["a-ending", "b-began"])
+        await a.disconnect(.leave)
+        await b.disconnect(.leave)
+    }
+
+    final class OrderLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [String] = []
+        func add(_ s: String) { lock.withLock { items.append(s) } }
+        var entries: [String] { lock.withLock { items } }
     }
 
     /// vpcd has no pinpad (spec note §4.1): discovery finds no VERIFY_PIN_DIRECT and the caller falls back to

@@ -71,6 +71,11 @@ public enum CardProfiles {
         lock.withLock { registered[kind] = builder }
     }
 
+    /// Removes a run-time registration, so the built-in profile (if any) applies again.
+    public static func unregister(_ kind: String) {
+        lock.withLock { registered[kind] = nil }
+    }
+
     /// The builder for a card kind, if any.
     public static func builder(for kind: String) -> CardProfileBuilder? {
         lock.withLock { registered[kind] } ?? builtIn[kind]
