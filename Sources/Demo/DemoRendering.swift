@@ -85,7 +85,11 @@ public enum DemoTextRenderer {
         } else {
             s += "\n  ✗ \(passed) of \(report.steps.count) steps gave their expected outcome:\n"
             for r in report.steps where r.status != .passed {
-                s += "    \(r.kind.number). \(r.kind.rawValue): \(r.status == .unavailable ? "" : "expected \(r.expected); got ")\(r.outcome)\n"
+                if r.status == .unavailable {
+                    s += "    \(r.kind.number). \(r.kind.rawValue): not available in this build: \(r.facts["unavailableBecause"]?.stringValue ?? "?")\n"
+                } else {
+                    s += "    \(r.kind.number). \(r.kind.rawValue): expected \(r.expected); got \(r.outcome)\n"
+                }
             }
         }
         return s

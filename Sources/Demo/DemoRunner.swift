@@ -169,7 +169,7 @@ public actor DemoRunner {
         f["unavailableBecause"] = .string(why)
         return DemoStepReport(
             kind: kind, title: Self.title(kind), status: .unavailable, expected: expected,
-            outcome: "not available in this build: \(why)", lines: lines + [DemoLine("not available", why, mark: .notice)],
+            outcome: "not available in this build", lines: lines + [DemoLine("not available", why, mark: .notice)],
             facts: f)
     }
 

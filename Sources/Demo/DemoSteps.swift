@@ -81,7 +81,7 @@ extension DemoRunner {
             DemoLine(
                 "organism",
                 "régime \(card.insured.regime), caisse \(card.insured.caisse), centre \(card.insured.centre)"),
-            DemoLine("care date", care.description),
+            DemoLine("care date", DemoCalendar.display(stored: care.description) + (care == DemoCalendar.today() ? " (today)" : "")),
         ]
         if let why = card.testCardReason { lines.append(DemoLine("test card", why, mark: .notice)) }
         var beneficiaries: [DemoJSONValue] = []
@@ -98,10 +98,12 @@ extension DemoRunner {
             if let insc = b.insc {
                 lines.append(DemoLine("INS-C", insc, mark: .ok, level: 1))
             } else {
-                lines.append(DemoLine("INS-C", "none: \(b.inscReason ?? "no reason given")", mark: .notice, level: 1))
+                let reason = b.inscReason ?? "no reason given"
+                let shown = reason.hasPrefix("no INS-C: ") ? String(reason.dropFirst("no INS-C: ".count)) : reason
+                lines.append(DemoLine("INS-C", "none — \(shown)", mark: .notice, level: 1))
             }
             let rights = b.rightsOpen(at: care)
-            lines.append(DemoLine("rights", "\(rights) on \(care)", mark: rights.isOpen ? .ok : .notice, level: 1))
+            lines.append(DemoLine("rights", "\(rights)", mark: rights.isOpen ? .ok : .notice, level: 1))
             beneficiaries.append([
                 "prenom": .string(b.prenom), "nomUsuel": .string(b.nomUsuel),
                 "nomPatronymique": .optional(b.nomPatronymique), "dateNaissance": .string(b.dateNaissance.raw),
@@ -144,7 +146,7 @@ extension DemoRunner {
     /// authenticating her at assurance `badge` within the tap & go window.
     func badgeStep() async -> DemoStepReport {
         let kind = DemoStepKind.badge
-        let expected = "CPS authenticated (cps-pin), badge enrolled, tap accepted with assurance badge"
+        let expected = "CPS authenticated (cps-pin), badge enrolled, tap accepted with assurance badge, cpsRequired after the window"
         if let why = Self.cpsCardMissing() { return unavailable(kind, expected: expected, why) }
         var lines: [DemoLine] = []
         var facts: [String: DemoJSONValue] = ["persona": .string(configuration.physician), "badgePersona": .string(configuration.physicianBadge)]
@@ -157,7 +159,10 @@ extension DemoRunner {
         }
         facts["authentication"] = Self.json(result)
         lines.append(DemoLine("CPS", "\(configuration.physician) in \(readers.reader(.professional).name)"))
-        lines.append(DemoLine("PIN", "PIN typed on the reader's pinpad"))
+        lines.append(
+            DemoLine(
+                "PIN", result.pinEntry == .pinpad ? "PIN typed on the reader's pinpad" : "PIN typed on the host keypad",
+                mark: result.pinEntry == nil ? nil : .ok))
         lines += Self.identityLines(result, persona: persona)
         guard result.outcome == .authenticated, result.assurance == .cpsPin else {
             lines.append(DemoLine("CPS outcome", "\(result.outcome.rawValue) — \(result.detail)", mark: .refused))
@@ -167,56 +172,91 @@ extension DemoRunner {
         }
         lines.append(DemoLine("CPS outcome", "authenticated, assurance cps-pin", mark: .ok))
 
-        // b. Her badge on the contactless reader: the badge proves its diversified AES key.
+        // b. Enrolment: her badge on the contactless reader, bound to her by the Authentication module's badge
+        //    authenticator (DESFire AES with the diversified key, number read under the session MAC).
+        let key: [UInt8]
+        do { key = try Self.siteMasterKey() } catch { return broken(kind, expected: expected, error.description, lines: lines, facts: facts) }
+        let store = InMemoryBadgeEnrolmentStore()
+        let badges = BadgeAuthenticator(store: store, siteMasterKey: key, now: configuration.now)
         let badgeReader = readers.reader(.badge)
-        let badge: BadgeIdentity
-        do {
-            badge = try await tapBadge(on: badgeReader)
-        } catch {
+        do { try await badges.noteCPSAuthentication(result) } catch {
+            return broken(kind, expected: expected, "the enrolment store failed: \(error)", lines: lines, facts: facts)
+        }
+        do { try await badgeReader.insert(persona: configuration.physicianBadge) } catch {
             return broken(kind, expected: expected, error.description, lines: lines, facts: facts)
         }
-        facts["badge"] = Self.json(badge)
-        lines.append(DemoLine("badge", "\(configuration.physicianBadge) tapped on \(badgeReader.name)"))
+        let enrolment = await badges.enrol(badge: badgeReader.transport, after: result)
+        await badgeReader.transport.disconnect(.leave)
+        await badgeReader.remove()
+        lines.append(DemoLine("badge", "\(configuration.physicianBadge) held on \(badgeReader.name)"))
+        let enrolled: BadgeEnrolment
+        switch enrolment {
+        case .refused(let r):
+            facts["enrolment"] = ["enrolled": false, "refusal": Self.json(r)]
+            lines.append(DemoLine("enrolment", "refused: \(r.outcome.rawValue) — \(r.detail)", mark: .refused))
+            return DemoStepReport(
+                kind: kind, title: Self.title(kind), status: .failed, expected: expected,
+                outcome: "badge not enrolled: \(r.outcome.rawValue)", lines: lines, facts: facts)
+        case .enrolled(let e):
+            enrolled = e
+            facts["enrolment"] = [
+                "enrolled": true, "badgeNumber": .string(e.badgeNumber), "uid": .string(e.uid.hexString(separator: "")),
+                "idNat": .string(e.identity.idNat), "enrolledAt": .string(DemoCalendar.iso(e.enrolledAt)),
+            ]
+            lines.append(
+                DemoLine(
+                    "badge proof", "DESFire AES mutual authentication, key diversified from the site key (AN10922)",
+                    mark: .ok))
+            lines.append(
+                DemoLine(
+                    "enrolment", "badge \(e.badgeNumber) (UID \(e.uid.hexString(separator: " "))) bound to "
+                        + "\(e.identity.prenom) \(e.identity.nom), idNat \(e.identity.idNat)", mark: .ok))
+        }
+
+        // c. Later, a tap: tap & go within the window after her CPS authentication.
+        let tap: AuthenticationResult
+        do { try await badgeReader.insert(persona: configuration.physicianBadge) } catch {
+            return broken(kind, expected: expected, error.description, lines: lines, facts: facts)
+        }
+        tap = await badges.tap(badgeReader.transport)
+        await badgeReader.transport.disconnect(.leave)
+        await badgeReader.remove()
+        facts["tap"] = Self.json(tap)
+        let window = Int(await badges.window / 3600)
+        let tapOK = tap.outcome == .authenticated && tap.assurance == .badge
+            && tap.identity?.idNat == result.identity?.idNat
         lines.append(
             DemoLine(
-                "badge proof", "DESFire AES mutual authentication with the key diversified from the site key (AN10922)",
-                mark: badge.assurance == .desfireAES ? .ok : .refused))
-        lines.append(
-            DemoLine(
-                "badge data", "UID \(badge.uid.hexString(separator: " ")), number \(badge.badgeNumber ?? "-"), "
-                    + "holder \(badge.holder ?? "-")"))
+                "tap", tapOK
+                    ? "authenticated, assurance badge: \(tap.identity.map { "\($0.prenom) \($0.nom)" } ?? "?"), "
+                        + "within the \(window) h tap & go window after her CPS at \(DemoCalendar.utc(result.time))"
+                    : "\(tap.outcome.rawValue) — \(tap.detail)", mark: tapOK ? .ok : .refused))
 
-        // c. Enrolment and tap & go: decided by the Authentication module's badge store.
-        return unavailable(
-            kind, expected: expected,
-            "badge enrolment and tap & go are not in this build yet (Authentication badge store, branch auth)",
-            lines: lines, facts: facts)
-    }
-
-    /// Connects to the badge on `reader` and runs `BadgeSession.authenticateBadge` with the site master key.
-    func tapBadge(on reader: any DemoReader) async throws(DemoSetupError) -> BadgeIdentity {
-        try await reader.insert(persona: configuration.physicianBadge)
-        let info: CardConnectionInfo
-        do { info = try await reader.transport.connect(preferred: [.t0, .t1]) } catch {
-            throw .backend("the badge reader could not connect to the badge: \(error)")
-        }
-        let key: [UInt8]
-        do { key = try Self.siteMasterKey() } catch {
-            await reader.transport.disconnect(.leave)
-            throw error
-        }
-        let outcome: Result<BadgeIdentity, BadgeError>
+        // d. The same tap after the window asks for the CPS again (same store, clock \(window) h + 1 min later).
+        let later = result.time.addingTimeInterval(await badges.window + 60)
+        let lateBadges = BadgeAuthenticator(store: store, siteMasterKey: key, now: { later })
+        var lateOK = false
         do {
-            outcome = .success(
-                try await BadgeSession(transport: reader.transport, atr: info.atr).authenticateBadge(siteMasterKey: key))
+            try await badgeReader.insert(persona: configuration.physicianBadge)
+            let late = await lateBadges.tap(badgeReader.transport)
+            await badgeReader.transport.disconnect(.leave)
+            await badgeReader.remove()
+            facts["tapAfterWindow"] = Self.json(late)
+            lateOK = late.outcome == .cpsRequired
+            lines.append(
+                DemoLine(
+                    "tap after \(window) h", lateOK ? "cpsRequired: the badge asks for the CPS again" : "\(late.outcome.rawValue) — \(late.detail)",
+                    mark: lateOK ? .ok : .refused))
         } catch {
-            outcome = .failure(error)
+            lines.append(DemoLine("tap after \(window) h", "not tried: \(error)", mark: .refused))
         }
-        await reader.transport.disconnect(.leave)
-        switch outcome {
-        case .success(let b): return b
-        case .failure(let e): throw .backend("the badge was not authenticated: \(e)")
-        }
+        let ok = tapOK && lateOK
+        return DemoStepReport(
+            kind: kind, title: Self.title(kind), status: ok ? .passed : .failed, expected: expected,
+            outcome: tapOK
+                ? "badge \(enrolled.badgeNumber) enrolled, tap accepted (assurance badge)"
+                : "badge enrolled, tap gave \(tap.outcome.rawValue)",
+            lines: lines, facts: facts)
     }
 
     /// The synthetic site master key of personas.json (`site.desfireMasterKeyAES128`, 16 bytes).
@@ -227,13 +267,6 @@ extension DemoRunner {
             key.count == 16
         else { throw .persona("the site master key of personas.json is not 16 hex bytes") }
         return key
-    }
-
-    nonisolated static func json(_ b: BadgeIdentity) -> DemoJSONValue {
-        [
-            "uid": .string(b.uid.hexString(separator: "")), "badgeNumber": .optional(b.badgeNumber),
-            "holder": .optional(b.holder), "assurance": .string(b.assurance.rawValue),
-        ]
     }
 
     // MARK: Step 4 — the revoked card

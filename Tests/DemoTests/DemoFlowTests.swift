@@ -138,16 +138,26 @@ struct DemoFlowTests {
         #expect(text.contains("1 71 •• •• ••• ••• 38"))
     }
 
-    @Test("step 3: the badge proves its diversified AES key and names its holder")
+    @Test("step 3: the badge is enrolled to durand after her CPS, the tap is accepted with assurance badge")
     func badge() async throws {
         let step = try #require(await DemoRun.run().report.step(.badge))
+        #expect(step.status == .passed)
         #expect(step.facts["authentication"]?["assurance"] == "cps-pin")
+        #expect(step.facts["authentication"]?["pinEntry"] == "pinpad")
         #expect(step.facts["authentication"]?["identity"]?["rpps"] == "99700412345")
-        let badge = try #require(step.facts["badge"])
-        #expect(badge["assurance"] == "desfire-aes")
-        #expect(badge["holder"] == "cps3-durand")
-        #expect(badge["badgeNumber"] == "B-000417")
-        #expect(badge["uid"] == "045A3C12B26E80")
+        let enrolment = try #require(step.facts["enrolment"])
+        #expect(enrolment["enrolled"] == true)
+        #expect(enrolment["badgeNumber"] == "B-000417")
+        #expect(enrolment["uid"] == "045A3C12B26E80")
+        #expect(enrolment["idNat"] == "899700412345")
+        let tap = try #require(step.facts["tap"])
+        #expect(tap["outcome"] == "authenticated")
+        #expect(tap["assurance"] == "badge")
+        #expect(tap["identity"]?["idNat"] == "899700412345")
+        #expect(tap["identity"]?["nom"] == "DURAND")
+        #expect(tap["pinEntry"] == .null)
+        #expect(step.facts["tapAfterWindow"]?["outcome"] == "cpsRequired")
+        #expect(step.outcome == "badge B-000417 enrolled, tap accepted (assurance badge)")
     }
 
     @Test("step 4: roux is refused as revoked (keyCompromise), before any PIN")
@@ -197,7 +207,8 @@ struct DemoRenderingTests {
     func unavailableIsNotExpected() {
         let ok = DemoStepReport(kind: .vitale, title: "V", status: .passed, expected: "e", outcome: "fine")
         let missing = DemoStepReport(
-            kind: .badge, title: "B", status: .unavailable, expected: "e", outcome: "not available in this build: x")
+            kind: .badge, title: "B", status: .unavailable, expected: "e", outcome: "not available in this build",
+            facts: ["unavailableBecause": "x"])
         let report = DemoReport(backend: "simulated", readers: [:], steps: [ok, missing], pkiPreparationNanoseconds: 0, wallNanoseconds: 0)
         #expect(!report.allExpected)
         #expect(DemoTextRenderer.summary(report).contains("3. badge: not available in this build: x"))
