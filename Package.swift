@@ -98,7 +98,8 @@ let package = Package(
             dependencies: ["Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto"],
             path: "Tests/AuthenticationTests"),
         .testTarget(
-            name: "DemoTests", dependencies: ["CarteDemo", "Authentication", "CardSimulator"], path: "Tests/DemoTests"),
+            name: "DemoTests", dependencies: ["CarteDemo", "CardSimulator", "Vitale", "VirtualPCD"],
+            path: "Tests/DemoTests"),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],

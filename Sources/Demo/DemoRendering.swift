@@ -78,7 +78,11 @@ public enum DemoTextRenderer {
             }
         }
         s += "  test PKI prepared in \(milliseconds(report.pkiPreparationNanoseconds)); whole run \(milliseconds(report.wallNanoseconds)) wall\n"
-        s += "  wire time is the simulated line's own clock (ATR, PPS, every APDU at the reader's baud rate), not host time\n"
+        if report.wireNanoseconds == nil {
+            s += "  wire time is not measured through pcscd (only the in-process readers keep a virtual line clock)\n"
+        } else {
+            s += "  wire time is the simulated line's own clock (ATR, PPS, every APDU at the reader's baud rate), not host time\n"
+        }
         let passed = report.steps.filter { $0.status == .passed }.count
         if report.allExpected {
             s += "\n  ✓ all \(report.steps.count) steps gave their expected outcome (including the refusal of step 4)\n"

@@ -13,7 +13,7 @@ extension DemoRunner {
     /// against the test PKI. Expected: authenticated, assurance `cps-pin`, PIN entry `pinpad`.
     func pharmacistStep() async -> DemoStepReport {
         let kind = DemoStepKind.pharmacist
-        let expected = "authenticated, assurance cps-pin, PIN typed on the pinpad"
+        let expected = "authenticated, assurance cps-pin, PIN typed on the reader's pinpad (host keypad when it has none)"
         if let why = Self.cpsCardMissing() { return unavailable(kind, expected: expected, why) }
         let id = configuration.pharmacist
         let result: AuthenticationResult
@@ -26,7 +26,10 @@ extension DemoRunner {
             DemoLine("reader", readers.reader(.professional).name + (pinpad ? " (PIN pad)" : "")),
             DemoLine("card", "CPS \(id) inserted"),
             DemoLine(
-                "PIN", pinpad ? "PIN typed on the reader's pinpad (it never reached the host)" : "PIN typed on the host keypad",
+                "PIN",
+                pinpad
+                    ? "PIN typed on the reader's pinpad (it never reached the host)"
+                    : "PIN typed on the host keypad (scripted; this reader has no pinpad)",
                 mark: result.pinEntry == nil ? nil : .ok),
         ]
         lines += Self.identityLines(result, persona: persona)
@@ -161,7 +164,9 @@ extension DemoRunner {
         lines.append(DemoLine("CPS", "\(configuration.physician) in \(readers.reader(.professional).name)"))
         lines.append(
             DemoLine(
-                "PIN", result.pinEntry == .pinpad ? "PIN typed on the reader's pinpad" : "PIN typed on the host keypad",
+                "PIN",
+                result.pinEntry == .pinpad
+                    ? "PIN typed on the reader's pinpad" : "PIN typed on the host keypad (scripted; this reader has no pinpad)",
                 mark: result.pinEntry == nil ? nil : .ok))
         lines += Self.identityLines(result, persona: persona)
         guard result.outcome == .authenticated, result.assurance == .cpsPin else {

@@ -1,11 +1,12 @@
 import ArgumentParser
 import CarteDemo
 import Foundation
+import VirtualPCD
 
 /// `carte demo [--pcsc] [--json]` (`../shared/specs/cli.md`, issue 6): the whole access flow on simulated cards,
 /// step by step, no hardware needed. The flow itself lives in the CarteDemo module (`DemoRunner`); this command
 /// picks the readers, prints each step as it ends and sets the exit code: 0 when every step gave its expected
-/// outcome (the refusal of step 4 included), 3 otherwise; 2 for `--pcsc` when this build cannot run through pcscd.
+/// outcome (the refusal of step 4 included), 3 otherwise (also when `--pcsc` finds no pcscd or no vpcd reader).
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo", abstract: "The whole access flow on simulated cards, step by step.",
@@ -25,12 +26,34 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(name: .customLong("json"), help: "Print one JSON document with the steps and their outcomes.")
     var json = false
 
+    @Option(
+        name: .customLong("vpcd"),
+        help: "With --pcsc: where vpcd listens for slot 0, [HOST:]PORT (default 127.0.0.1:35963; slot 1 on PORT+1).")
+    var vpcd: String?
+
     func run() async throws {
+        let readers: any DemoReaderSet
         if pcsc {
-            printError("'demo --pcsc' is not available yet in this build (the demo runs through pcscd once the PC/SC backend is wired in); run 'carte demo' for the in-process flow")
-            throw CarteExit.usage
+            let address: VPCDAddress
+            if let vpcd {
+                do { address = try VPCDAddress(parsing: vpcd) } catch {
+                    printError(error.description)
+                    throw CarteExit.usage
+                }
+            } else {
+                address = VPCDAddress()
+            }
+            do { readers = try await PCSCDemoReaderSet.make(vpcd: address) } catch {
+                printError(error.description)
+                throw CarteExit.failure
+            }
+        } else {
+            if vpcd != nil {
+                printError("--vpcd goes with --pcsc")
+                throw CarteExit.usage
+            }
+            readers = await SimulatedDemoReaderSet.make()
         }
-        let readers = await SimulatedDemoReaderSet.make()
         let runner = DemoRunner(readers: readers)
         let text = !json
         if text { emit(DemoTextRenderer.banner(backend: readers.backend)) }
@@ -38,7 +61,7 @@ struct DemoCommand: AsyncParsableCommand {
             guard text else { return }
             switch event {
             case .readersReady(let names): emit(DemoTextRenderer.readers(names))
-            case .preparingPKI: emit("  preparing the test PKI… ", flush: true)
+            case .preparingPKI: emit("  preparing the test PKI… ")
             case .pkiReady(let ns): emit("ready (\(DemoTextRenderer.milliseconds(ns)))\n")
             case .stepStarted: break
             case .stepFinished(let step): emit(DemoTextRenderer.step(step))
@@ -55,6 +78,6 @@ struct DemoCommand: AsyncParsableCommand {
 }
 
 /// Writes `text` on stdout at once (the steps appear as they end, even when stdout is a pipe).
-private func emit(_ text: String, flush: Bool = true) {
+private func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
