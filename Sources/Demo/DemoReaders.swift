@@ -1,4 +1,5 @@
 import CardSimulator
+import Foundation
 import ISO7816
 
 /// The three reader roles of the demo (a terminal's configuration names the same roles, issue 6).
@@ -23,7 +24,8 @@ public protocol DemoReader: Sendable {
     func insert(persona: String) async throws(DemoSetupError)
     /// Takes the card out.
     func remove() async
-    /// Scripts what the person will type on the reader's PIN pad next (a simulated pinpad only).
+    /// Scripts what the person will type on the reader's PIN pad when it next asks for a PIN (a simulated pinpad
+    /// only); replaces what was scripted before, so nothing is left typed ahead when no PIN was asked.
     func scriptPinpad(_ entries: [KeypadEntry]) async
     /// Wire statistics accumulated so far (nil when the backend cannot measure them).
     func wireStatistics() async -> WireStatistics?
@@ -61,14 +63,19 @@ public enum DemoSetupError: Error, Sendable, Hashable, CustomStringConvertible {
 
 // MARK: - In-process simulated readers
 
-/// An in-process `SimulatedReader` playing one role.
+/// An in-process `SimulatedReader` playing one role. Its transport is a `PinpadTypist` in front of the reader, so
+/// the scripted PIN is typed on the simulated keypad only when the reader asks for one.
 public struct SimulatedDemoReader: DemoReader {
     public let reader: SimulatedReader
+    let typist: PinpadTypist
 
-    public init(_ reader: SimulatedReader) { self.reader = reader }
+    public init(_ reader: SimulatedReader) {
+        self.reader = reader
+        self.typist = PinpadTypist(reader)
+    }
 
     public var name: String { reader.readerName }
-    public var transport: any CardTransport { reader }
+    public var transport: any CardTransport { typist }
     public var hasPinpad: Bool { reader.configuration.pinpad != nil }
 
     public func insert(persona: String) async throws(DemoSetupError) {
@@ -77,9 +84,52 @@ public struct SimulatedDemoReader: DemoReader {
 
     public func remove() async { await reader.remove() }
 
-    public func scriptPinpad(_ entries: [KeypadEntry]) async { await reader.enqueueKeypad(entries) }
+    public func scriptPinpad(_ entries: [KeypadEntry]) async { typist.willType(entries) }
 
     public func wireStatistics() async -> WireStatistics? { await reader.statistics }
+}
+
+/// The person standing at a simulated pinpad reader: a `CardTransport` that forwards every call to the reader and,
+/// when the reader is told to collect a PIN (VERIFY_PIN_DIRECT, PC/SC v2 part 10 §2.5.2), types the scripted
+/// entry on its keypad at that moment, as at a real pinpad. The VERIFY_PIN_DIRECT ioctl is learnt from the
+/// GET_FEATURE_REQUEST answer passing through (nobody may hard-code it). Holds `KeypadEntry` values only, whose
+/// digits never print.
+final class PinpadTypist: CardTransport, @unchecked Sendable {
+    let reader: SimulatedReader
+    private let lock = NSLock()
+    private var pending: [KeypadEntry] = []
+    private var verifyCode: UInt32?
+
+    init(_ reader: SimulatedReader) { self.reader = reader }
+
+    /// What the person types at the next PIN prompt (replaces anything scripted before).
+    func willType(_ entries: [KeypadEntry]) { lock.withLock { pending = entries } }
+
+    var readerName: String { reader.readerName }
+    var capabilities: ReaderCapabilities { get async { await reader.capabilities } }
+
+    func connect(preferred: Set<TransmissionProtocol>) async throws(TransportError) -> CardConnectionInfo {
+        try await reader.connect(preferred: preferred)
+    }
+
+    func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] { try await reader.transmit(command) }
+
+    func control(code: UInt32, data: [UInt8]) async throws(TransportError) -> [UInt8] {
+        let typed: [KeypadEntry] = lock.withLock {
+            guard let v = verifyCode, v == code, !pending.isEmpty else { return [] }
+            return [pending.removeFirst()]
+        }
+        if !typed.isEmpty { await reader.enqueueKeypad(typed) }
+        let answer = try await reader.control(code: code, data: data)
+        if code == ISO7816.PCSCPart10.getFeatureRequest, let list = try? PCSCFeatureList(parsing: answer) {
+            lock.withLock { verifyCode = list[.verifyPINDirect] }
+        }
+        return answer
+    }
+
+    func beginTransaction() async throws(TransportError) { try await reader.beginTransaction() }
+    func endTransaction() async { await reader.endTransaction() }
+    func disconnect(_ disposition: CardDisposition) async { await reader.disconnect(disposition) }
 }
 
 /// The three in-process simulated readers: "Carte demo pinpad reader" (contact with PIN pad), "Carte demo

@@ -212,10 +212,10 @@ public actor DemoRunner {
         return AuthenticationPolicy(validator: pki.validator(), now: configuration.now)
     }
 
-    /// Inserts the professional's CPS in the pinpad reader, scripts the PIN on the simulated pinpad (or keeps it
-    /// for the keypad closure when the reader has none) and runs `CPSAuthenticator`.
-    /// - Parameter typesPIN: whether the person types the PIN when asked (false for the revoked card: nobody
-    ///   scripts a PIN, so a PIN asked for would show as a timeout).
+    /// Inserts the professional's CPS in the pinpad reader, scripts the PIN the person types when the pinpad asks
+    /// for it (or gives it to the keypad closure when the reader has none) and runs `CPSAuthenticator`.
+    /// - Parameter typesPIN: whether the person types the PIN when asked (false for the revoked card: a PIN asked
+    ///   for would show as a timeout).
     func authenticateCPS(persona id: String, typesPIN: Bool = true) async throws(DemoSetupError)
         -> (AuthenticationResult, ProfessionalPersona, readerHasPinpad: Bool)
     {
@@ -224,7 +224,8 @@ public actor DemoRunner {
         let reader = readers.reader(.professional)
         try await reader.insert(persona: id)
         let pinpad = await reader.hasPinpad
-        if typesPIN && pinpad { await reader.scriptPinpad([.digits(persona.pin)]) }
+        // The person types when the pinpad asks (only then); nothing when no PIN should be asked.
+        await reader.scriptPinpad(typesPIN && pinpad ? [.digits(persona.pin)] : [])
         let digits = typesPIN && !pinpad ? persona.pin : nil
         let authenticator = CPSAuthenticator(policy: policy, certificateCache: certificateCache)
         let result = await authenticator.authenticate(transport: reader.transport) { () async -> SecretPIN? in

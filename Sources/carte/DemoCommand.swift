@@ -61,7 +61,7 @@ struct DemoCommand: AsyncParsableCommand {
             guard text else { return }
             switch event {
             case .readersReady(let names): emit(DemoTextRenderer.readers(names))
-            case .preparingPKI: emit("  preparing the test PKI… ")
+            case .preparingPKI: emit("  preparing the test PKI (the first run creates its keys: a few seconds)… ")
             case .pkiReady(let ns): emit("ready (\(DemoTextRenderer.milliseconds(ns)))\n")
             case .stepStarted: break
             case .stepFinished(let step): emit(DemoTextRenderer.step(step))

@@ -190,6 +190,51 @@ struct DemoFlowTests {
     }
 }
 
+@Suite("carte demo: a step that does not give its expected outcome fails the run")
+struct DemoFailureTests {
+    @Test("the revoked card in the pharmacist's place: step 1 fails as revoked, the others still run")
+    func wrongPharmacist() async throws {
+        let readers = await SimulatedDemoReaderSet.make()
+        let report = await DemoRunner(
+            readers: readers,
+            configuration: DemoConfiguration(careDate: DemoRun.careDate, pharmacist: "cps3-roux-revoked")
+        ).run()
+        let step = try #require(report.step(.pharmacist))
+        #expect(step.status == .failed)
+        #expect(step.facts["authentication"]?["outcome"] == "revoked")
+        #expect(step.outcome == "revoked")
+        #expect(report.steps.map(\.status) == [.failed, .passed, .passed, .passed])
+        #expect(!report.allExpected)
+        #expect(DemoTextRenderer.summary(report).contains("✗ 3 of 4 steps gave their expected outcome"))
+    }
+
+    @Test("a valid card in the revoked card's place: step 4 fails, since the refusal was expected")
+    func validCardWhereRefusalExpected() async throws {
+        let readers = await SimulatedDemoReaderSet.make()
+        let report = await DemoRunner(
+            readers: readers, configuration: DemoConfiguration(careDate: DemoRun.careDate, revoked: "cps3-durand")
+        ).run()
+        let step = try #require(report.step(.revoked))
+        #expect(step.status == .failed)
+        #expect(step.facts["authentication"]?["outcome"] == "pinEntryTimeout")
+        #expect(!report.allExpected)
+    }
+
+    @Test("an unknown persona for the Vitale step: that step fails with the catalogue's reason")
+    func unknownPatient() async throws {
+        let readers = await SimulatedDemoReaderSet.make()
+        let report = await DemoRunner(
+            readers: readers, configuration: DemoConfiguration(careDate: DemoRun.careDate, family: "vitale2-nobody")
+        ).run()
+        let step = try #require(report.step(.vitale))
+        #expect(step.status == .failed)
+        #expect(
+            step.facts["error"]
+                == "cannot put the simulated card in the reader: unknown persona 'vitale2-nobody' (see carte simulate --list)")
+        #expect(report.step(.pharmacist)?.status == .passed)
+    }
+}
+
 @Suite("carte demo: rendering")
 struct DemoRenderingTests {
     @Test("step lines are aligned on the longest key, marks in the first column")
@@ -213,6 +258,16 @@ struct DemoRenderingTests {
         #expect(!report.allExpected)
         #expect(DemoTextRenderer.summary(report).contains("3. badge: not available in this build: x"))
         #expect(!DemoReport(backend: "simulated", readers: [:], steps: [], pkiPreparationNanoseconds: 0, wallNanoseconds: 0).allExpected)
+    }
+
+    @Test("through pcscd there is no wire clock, and the summary says so")
+    func noWireClock() {
+        let step = DemoStepReport(kind: .vitale, title: "V", status: .passed, expected: "e", outcome: "fine", wallNanoseconds: 5_000_000)
+        let report = DemoReport(backend: "pcsc", readers: [:], steps: [step], pkiPreparationNanoseconds: 0, wallNanoseconds: 0)
+        let text = DemoTextRenderer.summary(report)
+        #expect(text.contains("wire time is not measured through pcscd"))
+        #expect(text.contains("n/a"))
+        #expect(DemoTextRenderer.step(step).hasSuffix("(wall 5.0 ms)\n"))
     }
 
     @Test("milliseconds for people")
