@@ -102,7 +102,7 @@ public actor CPSSession {
     /// may have left the card in any DF, since connecting does not reset it).
     private var currentDF: [UInt8]?
 
-    struct Layout {
+    struct Layout: Sendable {
         var applicationPath: [UInt8]
         var certificates: [PKCS15Entry]
         var dataObjects: [PKCS15Entry]
@@ -172,17 +172,24 @@ public actor CPSSession {
     /// - Throws: `CPSError.malformed`, `.card`.
     public func readEFATR() async throws(CPSError) -> CPSEFATR? {
         if case .some(let v) = efATRValue { return v }
+        let serial = try await readSerial().cardNumber
+        if case .some(let v) = await cache.efATR(serial: serial) {
+            efATRValue = .some(v)
+            return v
+        }
         try await selectDF([0x3F, 0x00])
         let bytes: [UInt8]
         do { bytes = try await channel.readBinary(sfi: CPS.sfiATR) } catch {
             if case .unexpectedStatus(let sw, _) = error, sw.value == 0x6A82 || sw.value == 0x6986 {
                 efATRValue = .some(nil)
+                await cache.store(efATR: nil, serial: serial)
                 return nil
             }
             throw .card(error)
         }
         let v = try CPSEFATR(parsing: bytes)
         efATRValue = .some(v)
+        await cache.store(efATR: v, serial: serial)
         return v
     }
 
@@ -299,6 +306,11 @@ public actor CPSSession {
     func discover() async throws(CPSError) -> Layout {
         if let l = layout { return l }
         let iface = try await recognise()
+        let serial = try await readSerial().cardNumber
+        if let l = await cache.layout(serial: serial) {
+            layout = l
+            return l
+        }
         _ = try await readEFATR()
         let aid = iface == .contact ? CPS.contactAID : CPS.contactlessAID
         var appPath: [UInt8] = iface == .contact ? [0x3F, 0x00, 0x00, 0x01] : [0x3F, 0x00, 0x00, 0x02]
@@ -322,6 +334,7 @@ public actor CPSSession {
         dataObjects = dataObjects.map { var e = $0; e.path = absolute(e.path, in: appPath); return e }
         let l = Layout(applicationPath: appPath, certificates: certificates, dataObjects: dataObjects)
         layout = l
+        await cache.store(layout: l, serial: serial)
         return l
     }
 

@@ -172,3 +172,22 @@ struct SecretPINTests {
         #expect(bad == [0, 0, 0, 0])
     }
 }
+
+@Suite("APDU economy of a full CPS read")
+struct CPSAPDUCountTests {
+    @Test("a first full read of a contact CPS3 (T=0) takes at most 41 APDUs; the same card again at most 13")
+    func fullReadCommands() async throws {
+        let (reader, _) = try await Fixture.reader(.simulator, "cps3-durand")
+        let cache = CPSCertificateCache()
+        _ = try await CPSSession.connect(reader, certificateCache: cache).read()
+        let first = await reader.transcript.filter { $0.kind == .apdu }.count
+        #expect(first <= 41)
+        _ = try await CPSSession.connect(reader, certificateCache: cache).read()
+        let second = await reader.transcript.filter { $0.kind == .apdu }.count - first
+        #expect(second <= 13)
+        // Nothing of the second read selects the PKCS#15 directories or a certificate again.
+        let cmds = await reader.transcript.filter { $0.kind == .apdu }.suffix(second).map(\.command)
+        #expect(!cmds.contains { $0.starts(with: [0x00, 0xA4, 0x09, 0x04, 0x06, 0x3F, 0x00, 0x00, 0x01, 0xC0]) })
+        #expect(!cmds.contains { $0.starts(with: [0x00, 0xA4, 0x09, 0x04, 0x06, 0x3F, 0x00, 0x00, 0x01, 0x50, 0x31]) })
+    }
+}

@@ -174,9 +174,9 @@ struct SplitMix {
     func sfiReads() async throws {
         let t = ScriptedTransport(atr: Self.atr, activeProtocol: .t0)
         t.expect("00 A4 09 0C 02 3F 00", answer: "90 00")
+        t.expect("00 B0 9C 00 0C", answer: "5A 0A 80 25 00 00 01 00 41 23 45 0F 90 00")
         t.expect("00 B0 9D 00 00", answer: "6C 39")
         t.expect([0x00, 0xB0, 0x9D, 0x00, 0x39], answer: CPSParsingTests.efATR + [0x90, 0x00])
-        t.expect("00 B0 9C 00 0C", answer: "5A 0A 80 25 00 00 01 00 41 23 45 0F 90 00")
         let s = try await session(t)
         #expect(try await s.readEFATR()?.maxResponseData == 256)
         #expect(try await s.readSerial().cardNumber == "0000412345")
@@ -198,8 +198,9 @@ struct SplitMix {
     @Test("INTERNAL AUTHENTICATE: SELECT app DF, MSE SET AT alg 02 key 82, 00 88 with the DigestInfo, 61 00 + GET RESPONSE")
     func internalAuthenticate() async throws {
         let t = ScriptedTransport(atr: Self.atr, activeProtocol: .t0)
-        // Discovery: EF.ATR, EF.DIR (absent), ODF absent → [D] app path 3F00 0001.
+        // Discovery: serial, EF.ATR, EF.DIR (absent), ODF absent → [D] app path 3F00 0001.
         t.expect("00 A4 09 0C 02 3F 00", answer: "90 00")
+        t.expect("00 B0 9C 00 0C", answer: "5A 0A 80 25 00 00 01 00 41 23 45 0F 90 00")
         t.expect("00 B0 9D 00 00", answer: "6A 82")
         t.expect("00 B0 9E 00 00", answer: "6A 82")
         t.expect("00 A4 09 04 06 3F 00 00 01 50 31", answer: "6A 82")
