@@ -73,7 +73,12 @@ struct DemoCommand: AsyncParsableCommand {
         } else {
             emit(DemoTextRenderer.summary(report))
         }
-        if !report.allExpected { throw CarteExit.failure }
+        if !report.allExpected {
+            let off = report.steps.filter { $0.status != .passed }
+                .map { "step \($0.kind.number) (\($0.kind.rawValue)): \($0.outcome)" }
+            printError("the demo did not go as expected: " + off.joined(separator: "; "))
+            throw CarteExit.failure
+        }
     }
 }
 

@@ -96,6 +96,14 @@ struct DemoFlowTests {
         #expect((step.apduCount ?? 0) > 0)
     }
 
+    @Test("the PIN lines of every step say how the PIN was typed, never a digit")
+    func pinLinesHoldNoDigit() async {
+        let report = await DemoRun.run().report
+        let pinLines = report.steps.flatMap(\.lines).filter { $0.key == "PIN" }
+        #expect(pinLines.count == 3)
+        for line in pinLines { #expect(!line.value.contains(where: \.isNumber)) }
+    }
+
     @Test("the pinpad reader's transcript never holds the PIN")
     func pinNeverInTranscript() async {
         let run = await DemoRun.run()
