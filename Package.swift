@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: System C libraries (pkg-config names: openssl, libpcsclite, libusb-1.0)
@@ -36,7 +37,9 @@ let package = Package(
         .target(name: "Badges", dependencies: ["ISO7816", "CarteCrypto"], path: "Sources/Badges"),
         .target(
             name: "Authentication",
-            dependencies: ["ISO7816", "CPS", "Badges", "CarteCrypto", "INS"],
+            dependencies: [
+                "ISO7816", "CPS", "Badges", "CarteCrypto", "INS", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Sources/Authentication"),
         .target(
             name: "Terminal",

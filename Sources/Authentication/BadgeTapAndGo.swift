@@ -150,7 +150,8 @@ public actor BadgeAuthenticator {
         do { last = try await store.lastCPSAuthentication(idNat: e.identity.idNat) } catch {
             return AuthenticationResult(outcome: .failed, time: time, detail: "the enrolment store failed: \(error)")
         }
-        guard let last, time >= last, time.timeIntervalSince(last) <= window else {
+        // A stored time may come back a hair later than the clock that made it (floating-point seconds): 1 s of slack.
+        guard let last, time.timeIntervalSince(last) >= -1, time.timeIntervalSince(last) <= window else {
             return AuthenticationResult(
                 outcome: .cpsRequired, time: time,
                 detail: "the last CPS authentication is older than \(Int(window / 3600)) h: present the CPS again")

@@ -290,15 +290,19 @@ public actor CPSSession {
         return PINVerification(statusWord: sw)
     }
 
-    /// Sends header ‖ Lc ‖ the PINs' digits as raw bytes and wipes the command afterwards.
+    /// Sends header ‖ Lc ‖ the PINs' digits as raw bytes, bypassing the channel's transcript hook, and wipes the
+    /// command afterwards.
     private func sendSecret(header: [UInt8], pins: [SecretPIN]) async throws(CPSError) -> StatusWord {
         var command = header
         for p in pins { p.withDigits { command += $0 } }
         command.insert(UInt8(command.count - 4), at: 4)
         defer { SecretPIN.wipe(&command) }
-        let r: ResponseAPDU
-        do { r = try await channel.transmitRaw(command) } catch { throw .card(error) }
-        return r.statusWord
+        // Straight to the transport, not through the channel: its transcript hook records raw bytes, and a PIN
+        // must never reach a transcript or a log. The answer is a status word only (case 3, no 61xx).
+        let raw: [UInt8]
+        do { raw = try await channel.transport.transmit(command) } catch { throw .card(.transport(error)) }
+        guard raw.count >= 2 else { throw .card(.malformedResponse("\(raw.count) bytes in answer to a PIN command")) }
+        return StatusWord(sw1: raw[raw.count - 2], sw2: raw[raw.count - 1])
     }
 
     // MARK: PKCS#15 discovery

@@ -58,10 +58,43 @@ struct BadgeTapAndGoTests {
         return r
     }
 
-    @Test("enrol after cps-pin; tap within 12 h → badge; after 12 h → cpsRequired; a new CPS auth reopens; revoke works")
-    func enrolTapRevoke() async throws {
+    enum StoreKind: String, CaseIterable, Sendable { case memory, sqlite }
+
+    static func makeStore(_ k: StoreKind) throws -> any BadgeEnrolmentStore {
+        switch k {
+        case .memory: return InMemoryBadgeEnrolmentStore()
+        case .sqlite: return try SQLiteBadgeEnrolmentStore(path: nil)
+        }
+    }
+
+    @Test("SQLite store: enrolments and CPS times survive reopening; revocation is stored; later times win")
+    func sqlitePersistence() async throws {
+        let path = NSTemporaryDirectory() + "carte-enrol-\(UUID().uuidString).sqlite"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let id = ProfessionalIdentity(idNat: "899700412345", rpps: "99700412345", nom: "DURAND", prenom: "ALICE",
+            profession: "10", cardType: "CPS", isHealthProfessional: true)
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        do {
+            let s = try SQLiteBadgeEnrolmentStore(path: path)
+            try await s.save(BadgeEnrolment(badgeNumber: "B-000417", uid: [0x04, 0x5A], identity: id, enrolledAt: t0))
+            try await s.recordCPSAuthentication(idNat: id.idNat, at: t0 + 100)
+            try await s.recordCPSAuthentication(idNat: id.idNat, at: t0 + 50)
+        }
+        let s = try SQLiteBadgeEnrolmentStore(path: path)
+        let e = try #require(try await s.enrolment(badgeNumber: "B-000417"))
+        #expect(e == BadgeEnrolment(badgeNumber: "B-000417", uid: [0x04, 0x5A], identity: id, enrolledAt: t0))
+        #expect(try await s.lastCPSAuthentication(idNat: id.idNat) == t0 + 100)
+        #expect(try await s.revoke(badgeNumber: "B-000417", at: t0 + 200))
+        #expect(try await s.enrolment(badgeNumber: "B-000417")?.revokedAt == t0 + 200)
+        #expect(try await s.revoke(badgeNumber: "B-1", at: t0) == false)
+        #expect(try await s.enrolment(badgeNumber: "B-1") == nil)
+    }
+
+    @Test("enrol after cps-pin; tap within 12 h → badge; after 12 h → cpsRequired; a new CPS auth reopens; revoke works",
+        arguments: StoreKind.allCases)
+    func enrolTapRevoke(kind: StoreKind) async throws {
         let clock = TestClock(Date())
-        let store = InMemoryBadgeEnrolmentStore()
+        let store = try Self.makeStore(kind)
         let badges = BadgeAuthenticator(store: store, siteMasterKey: Self.siteKey, now: { clock.now })
         let cps = try await durandCPS(clock)
         clock.advance(60)
@@ -86,7 +119,8 @@ struct BadgeTapAndGoTests {
 
         let again = try await durandCPS(clock)
         try await badges.noteCPSAuthentication(again)
-        #expect(await badges.tap(try await badgeReader("desfire-durand")).outcome == .authenticated)
+        let reopened = await badges.tap(try await badgeReader("desfire-durand"))
+        #expect(reopened.outcome == .authenticated, "\(reopened.detail)")
 
         #expect(try await badges.revoke(badgeNumber: "B-000417"))
         #expect(await badges.tap(try await badgeReader("desfire-durand")).outcome == .cpsRequired)

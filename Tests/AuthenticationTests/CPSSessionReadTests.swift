@@ -191,3 +191,21 @@ struct CPSAPDUCountTests {
         #expect(!cmds.contains { $0.starts(with: [0x00, 0xA4, 0x09, 0x04, 0x06, 0x3F, 0x00, 0x00, 0x01, 0x50, 0x31]) })
     }
 }
+
+@Suite("A PIN never reaches an APDU transcript")
+struct PINTranscriptTests {
+    @Test func verifyBypassesTheTranscriptHook() async throws {
+        let (reader, _) = try await Fixture.reader(.simulator, "cps3-durand")
+        let transcript = APDUTranscript()
+        let channel = try await APDUChannel.connect(reader, transcript: transcript.hook)
+        let s = CPSSession(channel: channel, certificateCache: CPSCertificateCache())
+        _ = try await s.pinStatus()
+        #expect(try await s.verify(pin: try #require(SecretPIN(testDigits: "1234"))) == .verified)
+        #expect(!transcript.commands.contains { $0.count > 4 && $0[1] == 0x20 })
+        #expect(!transcript.commands.contains { c in c.indices.dropLast(3).contains { Array(c[$0..<$0 + 4]) == [0x31, 0x32, 0x33, 0x34] } })
+        #expect(transcript.commandCount >= 2)
+        // And the simulated reader masks the PIN bytes of its own transcript.
+        let verify = await reader.transcript.last { $0.command.count > 4 && $0.command[1] == 0x20 }
+        #expect(verify?.command == [0x00, 0x20, 0x00, 0x01, 0x04, 0x2A, 0x2A, 0x2A, 0x2A])
+    }
+}
