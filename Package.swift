@@ -61,12 +61,21 @@ let package = Package(
         .target(
             name: "CCIDDevice", dependencies: ["CCID", "CardSimulator", "ISO7816"], path: "Simulators/CCIDDevice"),
 
+        // MARK: The main job: the whole access flow on simulated cards (`carte demo`)
+        .target(
+            name: "CarteDemo",
+            dependencies: [
+                "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "CarteCrypto", "CardSimulator",
+                "PCSC", "VirtualPCD",
+            ],
+            path: "Sources/Demo"),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "carte",
             dependencies: [
                 "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "Terminal",
-                "PCSC", "CCID", "CCIDDevice", "CardSimulator", "VirtualPCD",
+                "PCSC", "CCID", "CCIDDevice", "CardSimulator", "VirtualPCD", "CarteDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -91,6 +100,9 @@ let package = Package(
             name: "AuthenticationTests",
             dependencies: ["Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto"],
             path: "Tests/AuthenticationTests"),
+        .testTarget(
+            name: "DemoTests", dependencies: ["CarteDemo", "CardSimulator", "Vitale", "VirtualPCD"],
+            path: "Tests/DemoTests"),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],

@@ -66,16 +66,20 @@ start_sim() {  # start_sim [transcript-path]
         ( exec 3<>"$SIM_IN"; exec "$CARTE_BIN" simulate --persona "$PERSONA" --vpcd "$PORT" <&3 >"$WORK/sim.log" 2>&1 ) &
     fi
     SIM_PID=$!
-    for _ in $(seq 1 100); do
+    # The first run may create the test PKI (about 20 RSA-2048 keys): allow a minute.
+    for _ in $(seq 1 600); do
         grep -q "connected to vpcd" "$WORK/sim.log" 2>/dev/null && break
         kill -0 "$SIM_PID" 2>/dev/null || { cat "$WORK/sim.log" >&2; fail "carte simulate exited"; }
         sleep 0.1
     done
     grep -q "connected to vpcd" "$WORK/sim.log" || { cat "$WORK/sim.log" >&2; fail "carte simulate did not reach vpcd on port $PORT"; }
-    # pcscd polls vpcd: wait until the card is visible in reader 0.
-    for _ in $(seq 1 50); do
-        opensc-tool -r 0 -a >/dev/null 2>&1 && return 0
-        sleep 0.2
+    # pcscd polls vpcd: wait until the card is visible in reader 0, twice in a row half a second apart (the
+    # presence poll has settled).
+    seen=0
+    for _ in $(seq 1 100); do
+        if opensc-tool -r 0 -a >/dev/null 2>&1; then seen=$((seen + 1)); else seen=0; fi
+        [ "$seen" -ge 2 ] && return 0
+        sleep 0.5
     done
     fail "no card visible in reader 0 after starting carte simulate"
 }
@@ -86,6 +90,11 @@ stop_sim() {
         for _ in $(seq 1 30); do kill -0 "$SIM_PID" 2>/dev/null || break; sleep 0.1; done
         kill "$SIM_PID" 2>/dev/null || true
         wait "$SIM_PID" 2>/dev/null || true
+        # Let pcscd see the card go before anything else talks to reader 0.
+        for _ in $(seq 1 50); do
+            opensc-tool -r 0 -a >/dev/null 2>&1 || break
+            sleep 0.2
+        done
     fi
     SIM_PID=""
 }
@@ -98,7 +107,7 @@ digest_info() {  # digest_info sha256|sha1 FILE OUT
         sha256) prefix=3031300d060960864801650304020105000420 ;;
         sha1) prefix=3021300906052b0e03021a05000414 ;;
     esac
-    { printf '%s' "$prefix" | xxd -r -p; openssl dgst "-$1" -binary "$2"; } > "$3"
+    { printf "$(printf '%s' "$prefix" | sed 's/../\\x&/g')"; openssl dgst "-$1" -binary "$2"; } > "$3"
 }
 
 tries_left() {  # prints the tries left of CHV1 as OpenSC's IAS-ECC driver reads them (GET DATA on the CHV SDO)
@@ -209,9 +218,9 @@ ok "pkcs11-tool --test --login: RSA-PKCS signature and decryption OK with CPS_PR
 
 # 9. Figures for "list certificates, log in, sign" done by OpenSC on a fresh card (carte bench reads them).
 start_sim "$WORK/transcript.json"
-pkcs15-tool -r 0 --list-certificates >/dev/null 2>&1 || fail "measurement: list certificates"
-p11 --login --pin "$PIN" --sign --mechanism RSA-PKCS --id $AUT_ID -i "$WORK/di-sha256.bin" -o "$WORK/sig-m.bin" >/dev/null 2>&1 \
-    || fail "measurement: log in and sign"
+pkcs15-tool -r 0 --list-certificates >"$WORK/m1.txt" 2>&1 || { tail -n 5 "$WORK/m1.txt" >&2; fail "measurement: list certificates"; }
+p11 --login --pin "$PIN" --sign --mechanism RSA-PKCS --id $AUT_ID -i "$WORK/di-sha256.bin" -o "$WORK/sig-m.bin" \
+    >"$WORK/m2.txt" 2>&1 || { tail -n 5 "$WORK/m2.txt" >&2; fail "measurement: log in and sign"; }
 stop_sim
 [ -s "$WORK/transcript.json" ] || fail "carte simulate wrote no transcript summary"
 cp "$WORK/transcript.json" "$REPORT"

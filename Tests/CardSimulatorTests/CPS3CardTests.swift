@@ -100,6 +100,26 @@ struct CPS3DiscoveryTests {
         #expect(read == creds.signCert.der)
     }
 
+    @Test("EF_ACTUA exists only when the scenario switch is on; CHV public data (7F41) gives the PIN sizes")
+    func actuaAndCHVSizes() throws {
+        let card = try cpsCard()
+        #expect(card.send("00 A4 09 04 04 3F 00 D0 10") == "6A 82")
+        card.os.enabledFlags.insert(CPS3Profile.actuaFlag)
+        #expect(card.send("00 A4 09 0C 04 3F 00 D0 10") == "90 00")
+        #expect(card.send("00 B0 00 00 14") == "EC 12 81 07 20 24 01 01 08 00 00 82 07 20 24 01 01 08 05 00 90 00")
+        card.os.enabledFlags.remove(CPS3Profile.actuaFlag)
+        #expect(card.send("00 A4 09 0C 04 3F 00 D0 10") == "6A 82")
+        #expect(card.send("00 A4 09 0C 02 3F 00") == "90 00")
+        // OpenSC's first CHV request (cps.md §6.3 F): max 8, min 4 for the PIN; 8/8 for the PUK.
+        #expect(card.exchange(h("00 CB 3F FF 0B 4D 09 70 07 BF 81 01 03 7F 41 80")) == h("70 0D BF 81 01 09 7F 41 06 80 01 08 81 01 04 90 00"))
+        #expect(card.exchange(h("00 CB 3F FF 0B 4D 09 70 07 BF 81 02 03 7F 41 80")) == h("70 0D BF 81 02 09 7F 41 06 80 01 08 81 01 08 90 00"))
+        #expect(card.exchange(h("00 CB 3F FF 0A 4D 08 70 06 BF 81 02 02 A0 80")) == h("70 1A BF 81 02 16 A0 14 9A 01 0A 9B 01 0A 9D 02 00 64 A1 08 8C 06 F3 00 00 13 FF 00 90 00"))
+        // Unknown CHV, malformed request, wrong P1-P2.
+        #expect(card.send("00 CB 3F FF 0A 4D 08 70 06 BF 81 05 02 A0 80") == "6A 88")
+        #expect(card.send("00 CB 3F FF 04 4D 02 70 00") == "6A 80")
+        #expect(card.send("00 CB 00 00 0A 4D 08 70 06 BF 81 01 02 A0 80") == "6A 88")
+    }
+
     @Test("DER building blocks: bit strings drop trailing zero bits, integers are minimal")
     func derBlocks() {
         #expect(CPS3DER.bitString([1]) == h("03 02 06 40"))
@@ -360,6 +380,24 @@ struct CPS3ContactlessTests {
         #expect(try tech.publicKey().verifyPKCS1(signature: Array(sig.prefix(256)), digestInfo: di))
         // PSO CDS is refused over CL.
         #expect(card.send("00 2A 9E 9A 00") == "69 82")
+    }
+
+    @Test("Through a simulated contactless reader: the technical key authenticates without PIN, data come directly")
+    func throughContactlessReader() async throws {
+        let r = SimulatedReader(name: "Sim CL", configuration: .contactless())
+        try await r.insert(persona: "cps3-durand")
+        let info = try await r.connect(preferred: [.t1])
+        #expect(info.atr == CPS3Files.contactlessATR)
+        #expect(hx(try await r.transmit(h("00 A4 04 0C 0D E8 28 BD 08 0F 80 25 00 00 01 FF 00 20"))) == "90 00")
+        #expect(hx(try await r.transmit(h("00 22 41 A4 03 80 01 02"))) == "90 00")
+        let di = DigestInfo.encode(.sha1, digest: Digest.sha1(Array("porte".utf8)))
+        let sig = try await r.transmit(h("00 88 00 00") + [UInt8(di.count)] + di + [0x00])
+        #expect(sig.count == 258 && sig.suffix(2) == h("90 00"))
+        // A contact reader sees no card: the contactless personality has no contact plate of its own here.
+        let contact = SimulatedReader(name: "Sim", configuration: .contact())
+        let clCard = try CPS3Profile.makeCard(persona: try cpsPersona("cps3-durand"), interface: .contactless)
+        await contact.insert(clCard)
+        await #expect(throws: TransportError.self) { try await contact.connect(preferred: [.t0]) }
     }
 
     @Test("PersonaCatalog builds both personalities")
