@@ -98,7 +98,9 @@ let package = Package(
             path: "Tests/CardApplicationTests"),
         .testTarget(
             name: "AuthenticationTests",
-            dependencies: ["Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto"],
+            dependencies: [
+                "Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto", "PCSC", "VirtualPCD",
+            ],
             path: "Tests/AuthenticationTests"),
         .testTarget(
             name: "DemoTests", dependencies: ["CarteDemo", "CardSimulator", "Vitale", "VirtualPCD"],
