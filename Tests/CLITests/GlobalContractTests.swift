@@ -81,7 +81,8 @@ import Testing
 
     // MARK: readers without pcscd
 
-    @Test(arguments: [["readers"], ["readers", "--json"]]) func readersWithoutPCSCD(_ args: [String]) throws {
+    @Test(arguments: [["readers"], ["readers", "--json"], ["readers", "--watch"], ["readers", "--watch", "--json"]])
+    func readersWithoutPCSCD(_ args: [String]) throws {
         let run = try Carte.run(args)
         #expect(run.status == 3, "\(run)")
         #expect(run.stdout == "")

@@ -57,6 +57,19 @@ import Testing
             ], "\(run)")
     }
 
+    @Test func revealedText() throws {
+        let run = try Carte.run(["ins", "nir", "279047511203483", "--reveal"])
+        #expect(run.status == 0, "\(run)")
+        #expect(
+            run.stdoutLines == [
+                "valid NIR 279047511203483",
+                "sex    female",
+                "born   year 79, month 04 (calendar)",
+                "place  metropolitan, département 75, commune 112",
+                "key    83",
+            ], "\(run)")
+    }
+
     @Test func wrongKeyJSON() throws {
         let run = try Carte.run(["ins", "nir", "279047511203484", "--json"])
         #expect(run.status == 1, "\(run)")

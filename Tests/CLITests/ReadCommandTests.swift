@@ -118,6 +118,14 @@ import Testing
         #expect(open.jsonValue?["beneficiaries"]?[0]?["rightsOpen"] == true)
     }
 
+    @Test func testCardIsFlagged() throws {
+        // caisse 349 (personas.json: vitale2-test-card) is a test card; vitale2-martin is not.
+        let test = try Carte.run(["read", "--simulate", "vitale2-test-card", "--json", "--care-date", Self.careDate])
+        #expect(test.jsonValue?["testCard"] == true, "\(test)")
+        let real = try Carte.run(["read", "--simulate", "vitale2-martin", "--json", "--care-date", Self.careDate])
+        #expect(real.jsonValue?["testCard"] == false, "\(real)")
+    }
+
     @Test func revealShowsFullNIRs() throws {
         let run = try Carte.run([
             "read", "--simulate", "vitale2-bernard-family", "--json", "--reveal", "--care-date", Self.careDate,
