@@ -110,7 +110,8 @@ import Testing
     }
 
     @Test func auth() throws {
-        // No pcscd (absent socket), empty stdin: the implemented command must fail cleanly (3) or refuse.
+        // No pcscd (absent socket), empty stdin: the command must fail cleanly or refuse (AuthCommandTests has
+        // the simulated cases).
         Self.checkPending(try Carte.run(["auth", "--json"], stdin: ""), "auth")
         Self.checkPending(try Carte.run(["auth", "--pin-stdin", "--json"], stdin: ""), "auth")
     }
@@ -122,7 +123,29 @@ import Testing
     }
 
     @Test func demo() throws {
-        Self.checkPending(try Carte.run(["demo"], stdin: "", timeout: 300), "demo")
+        let run = try Carte.run(["demo"], stdin: "", timeout: 300)
+        Self.checkPending(run, "demo")
+        if run.status == 0 { #expect(!run.stdout.isEmpty) }
+    }
+
+    @Test func demoJSON() throws {
+        let run = try Carte.run(["demo", "--json"], stdin: "", timeout: 300)
+        Self.checkPending(run, "demo")
+        guard !run.stderr.contains("not available yet") else { return }
+        #expect(run.status == 0, "\(run)")
+        let doc = try #require(run.jsonValue, "\(run)")
+        #expect(doc["allExpected"] == true, "\(run)")
+    }
+
+    @Test func demoUsageAndNoPCSCD() throws {
+        let vpcdAlone = try Carte.run(["demo", "--vpcd", "35963"])
+        #expect(vpcdAlone.status == 2, "\(vpcdAlone)")
+        #expect(vpcdAlone.stderrLines.count == 1 && vpcdAlone.stderr.hasPrefix("carte: "), "\(vpcdAlone)")
+        let pcsc = try Carte.run(["demo", "--pcsc"], timeout: 60)
+        Self.checkPending(pcsc, "demo")
+        guard !pcsc.stderr.contains("not available yet") else { return }
+        #expect(pcsc.status == 3, "\(pcsc)")
+        #expect(pcsc.stderrLines.count == 1 && pcsc.stderr.hasPrefix("carte: "), "\(pcsc)")
     }
 
     @Test func bench() throws {

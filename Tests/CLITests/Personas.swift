@@ -76,12 +76,13 @@ enum SecretScan {
         }
     }
 
-    /// True when `needle` occurs in `text` with no digit right before or after it.
+    /// True when `needle` occurs in `text` with no letter or digit right before or after it (so hex hashes and
+    /// longer numbers, e.g. a serial `1234567890123456`, do not count).
     static func containsDigitRun(_ text: String, _ needle: String) -> Bool {
         let t = Array(text.utf8)
         let n = Array(needle.utf8)
         guard !n.isEmpty, t.count >= n.count else { return false }
-        func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+        func isDigit(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) }
         for i in 0...(t.count - n.count) where Array(t[i..<(i + n.count)]) == n {
             let before = i == 0 ? false : isDigit(t[i - 1])
             let after = i + n.count >= t.count ? false : isDigit(t[i + n.count])
