@@ -73,6 +73,8 @@ struct CarteRun: Sendable, CustomStringConvertible {
     var signalled: Bool
     var stdout: String
     var stderr: String
+    /// Values that must never appear in the output (the PIN given on stdin with `--pin-stdin`).
+    var secrets: [String] = []
 
     var stdoutLines: [String] { Self.lines(stdout) }
     var stderrLines: [String] { Self.lines(stderr) }
@@ -171,7 +173,9 @@ enum Carte {
         let run = CarteRun(
             arguments: arguments, status: p.terminationStatus, timedOut: timedOut,
             signalled: p.terminationReason == .uncaughtSignal,
-            stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+            stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self),
+            secrets: arguments.contains("--pin-stdin")
+                ? (stdin ?? "").split(separator: "\n").prefix(1).map(String.init).filter { $0.count >= 4 } : [])
         SecretScan.check(run)
         return run
     }

@@ -176,6 +176,11 @@ import Testing
         #expect(SecretScan.findings(in: run("nir 2 79 04 75 112 034 83", ["read", "--reveal"])).isEmpty)
         #expect(SecretScan.findings(in: run("serial 1234567890123456, rpps 99700412345")).isEmpty)
         #expect(SecretScan.findings(in: run("nir 2 79 •• •• ••• ••• 83")).isEmpty)
+        #expect(SecretScan.findings(in: run("sha256 a1234b")).isEmpty)
+        var withStdinPIN = run("wrong PIN 0000")
+        #expect(SecretScan.findings(in: withStdinPIN).isEmpty)
+        withStdinPIN.secrets = ["0000"]
+        #expect(SecretScan.findings(in: withStdinPIN).count == 1)
     }
 
     /// A corpus over every persona and the commands that show card data: no PIN/PUK, no unmasked NIR

@@ -42,14 +42,14 @@ enum Personas {
     }
 }
 
-/// Checks every collected output of `carte` for secrets: no persona PIN or PUK (as a digit run of its own, or
-/// as the hex of its ASCII digits), and — unless `--reveal` or `--batch` (which echoes its input rows, cli.md) is
+/// Checks every collected output of `carte` for secrets: no persona PIN or PUK nor the PIN given on stdin (as a
+/// digit run of its own, or as the hex of its ASCII digits), and — unless `--reveal` or `--batch` (which echoes its input rows, cli.md) is
 /// given — no full NIR (its 13-character body) from personas.json or from the arguments.
 enum SecretScan {
     static func findings(in run: CarteRun) -> [String] {
         let text = run.stdout + "\n" + run.stderr
         var found: [String] = []
-        for secret in Personas.pinsAndPUKs {
+        for secret in Set(Personas.pinsAndPUKs + run.secrets) {
             if containsDigitRun(text, secret) { found.append("a persona PIN/PUK (\(secret.count) digits) appears") }
             let asciiHex = secret.utf8.map { String(format: "%02X", $0) }
             let compact = text.uppercased().replacingOccurrences(of: " ", with: "")
