@@ -109,6 +109,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],
             path: "Tests/EndToEndTests"),
+        .testTarget(name: "CLITests", dependencies: ["ISO7816"], path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v6]
 )
