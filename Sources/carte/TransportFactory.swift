@@ -79,8 +79,16 @@ func openTransport(choice: TransportChoice, reader: String?, simulate: String?) 
     }
 }
 
+/// An in-process simulated reader holding `persona`'s card: a contactless reader for badges (cards with no contact
+/// interface), a contact reader otherwise.
 private func simulatedReader(persona: String, name: String?) async throws(TransportOpenError) -> SimulatedReader {
-    let r = SimulatedReader(name: name ?? "Carte simulated reader 00")
+    let isBadge: Bool
+    do {
+        if case .badge = try PersonaCatalog.persona(persona) { isBadge = true } else { isBadge = false }
+    } catch { throw .usage(error.description) }
+    let r = SimulatedReader(
+        name: name ?? (isBadge ? "Carte simulated contactless reader 00" : "Carte simulated reader 00"),
+        configuration: isBadge ? .contactless() : .contact())
     do { try await r.insert(persona: persona) } catch { throw .usage(error.description) }
     return r
 }
