@@ -1,4 +1,5 @@
 import ArgumentParser
+import CCIDDevice
 import Authentication
 import CPS
 import CardSimulator
@@ -81,6 +82,15 @@ struct AuthCommand: AsyncParsableCommand {
             throw error.exitCode
         }
 
+        if transport == .usbSim, let device = SimulatedCCIDDevice.current, await t.capabilities.hasPinpad {
+            // Simulation only: the PIN given on stdin is what the simulated holder types on the simulated reader's
+            // pinpad (synthetic persona PINs). No PIN on stdin: the holder presses Cancel.
+            if pinStdin, let typed = AuthCommand.readPIN(fd: 0, prompt: nil) {
+                await device.setPinpad(.enter(digits: typed.withDigits { String(decoding: $0, as: UTF8.self) }, newDigits: nil))
+            } else {
+                await device.setPinpad(.cancel)
+            }
+        }
         let authenticator = CPSAuthenticator(policy: AuthenticationPolicy(validator: validator))
         let fromStdin = pinStdin
         let result = await authenticator.authenticate(transport: t, confirmLastTry: confirmLastTry) {
