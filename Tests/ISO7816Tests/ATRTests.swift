@@ -389,6 +389,14 @@ let atrTable: [ATRRow] = [
         #expect(try #require(ATR(hex: "3B 05 14")).interfaceBytesTruncated == false)
     }
 
+    @Test func firstT1InterfaceBytesAcrossGroups() throws {
+        // TD2 = C1 opens a T=1 group holding TC3 only; TA4/TB4 of the next T=1 group are then the first TA and TB
+        // for T=1 (ISO/IEC 7816-3 §11.4): IFSC B8, BWI 4, CWI 5.
+        let p = try ATRTransmissionParameters(atr: [UInt8](hex: "3B 80 80 C1 00 31 B8 45")!)
+        #expect(p.ifsc == 0xB8 && p.bwiCwi == 0x45 && p.usesCRC == false)
+        #expect(p.offeredProtocols == [.t0, .t1])
+    }
+
     @Test func transmissionParametersFromADecodedATR() throws {
         for hex in ["3B 80 81 00 01", "3B 80 40 14", "3B 80 90 01 71 40 45 01", "3F 65 25 00 2C 09 69 90 00"] {
             let bytes = try #require([UInt8](hex: hex))
