@@ -415,7 +415,7 @@ struct CPS3FuzzTests {
     @Test("Random and mutated APDUs never crash and always end with a status word")
     func fuzz() throws {
         let card = try cpsCard()
-        var rng = ISO7816.SplitMix64(seed: 0xC953)
+        var rng = SplitMix64(seed: 0xC953)
         let seeds = [
             h("00 CB 3F FF 0A 4D 08 70 06 BF 81 01 02 A0 80"), h("00 22 41 B6 06 80 01 42 84 01 81"),
             h("00 2A 90 A0 08 90 00 80 04 61 62 63 64"), h("00 88 00 00 05 01 02 03 04 05"),

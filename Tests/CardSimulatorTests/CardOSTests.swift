@@ -244,7 +244,7 @@ import Testing
     }
 
     @Test func randomAndMutatedAPDUsNeverCrash() {
-        var g = ISO7816.SplitMix64(seed: 7816)
+        var g = SplitMix64(seed: 7816)
         let insList: [UInt8] = [0xA4, 0xB0, 0xB2, 0xD6, 0xCA, 0xCB, 0x20, 0x24, 0x2C, 0x84, 0xC0, 0x2A, 0x00, 0xFF]
         var bad = 0
         for mode in T0Mode.allCases {

@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func randomAndMutatedInputNeverCrash() throws {
-        var g = ISO7816.SplitMix64(seed: 2026)
+        var g = SplitMix64(seed: 2026)
         let seeds = Self.rows.map { h($0.atr) } + [Vitale2Profile.pointersContent(.init())]
         var accepted = 0
         for i in 0..<30000 {
@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func mutatedVitaleSequencesNeverCrashTheProfiles() throws {
-        var g = ISO7816.SplitMix64(seed: 1998)
+        var g = SplitMix64(seed: 1998)
         let sequence = [
             "00 A4 04 00 0B D2 50 00 00 02 56 49 54 41 4C 45 00", "00 A4 02 00 02 20 01 00", "00 B0 00 00 00",
             "00 A4 00 00 02 3F 00", "00 B0 82 00 00", "BC C0 00 00 08", "BC B0 02 88 04", "00 C0 00 00 1C",

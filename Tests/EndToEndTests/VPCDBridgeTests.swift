@@ -53,7 +53,7 @@ import Testing
     /// Any split of a stream gives the same frames as the whole stream; random bytes never crash
     /// (deterministic seed).
     @Test func fuzzSplitsAndGarbage() throws {
-        var rng = ISO7816.SplitMix64(seed: 0x5EED_0035_963)
+        var rng = SplitMix64(seed: 0x5EED_0035_963)
         for _ in 0..<500 {
             var frames: [[UInt8]] = []
             var stream: [UInt8] = []
