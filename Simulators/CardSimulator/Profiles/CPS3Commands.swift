@@ -186,7 +186,9 @@ enum CPS3Commands {
         guard c.p1 == 0x41 else { return sw(0x6A86) }
         let crt = c.p2
         guard [0xAA, 0xB6, 0xA4, 0xB8].contains(crt) else { return sw(0x6A86) }
-        guard let objects = try? BERTLV.decodeOneLevel(c.data, maximumLengthBytes: 3), !objects.isEmpty else { return sw(0x6A80) }
+        guard let objects = try? BERTLV.decodeOneLevel(c.data, maximumLengthBytes: 3), !objects.isEmpty else {
+            return sw(0x6A80)
+        }
         var values: [UInt8: [UInt8]] = [:]
         for o in objects {
             guard o.tag <= 0xFF, values[UInt8(o.tag)] == nil else { return sw(0x6A80) }
@@ -236,7 +238,9 @@ enum CPS3Commands {
     static func psoHash(_ os: CardOS, _ c: CommandAPDU) -> ResponseAPDU {
         guard let ht = os.securityEnvironment.templates[0xAA], let alg = ht[0x80]?.first else { return sw(0x6985) }
         let algorithm: SHAStream.Algorithm = alg == 0x10 ? .sha1 : .sha256
-        guard let objects = try? BERTLV.decodeOneLevel(c.data, maximumLengthBytes: 3), !objects.isEmpty else { return sw(0x6A80) }
+        guard let objects = try? BERTLV.decodeOneLevel(c.data, maximumLengthBytes: 3), !objects.isEmpty else {
+            return sw(0x6A80)
+        }
         var intermediate: [UInt8] = []
         var last: [UInt8]?
         for o in objects {

@@ -147,7 +147,8 @@ public enum Vitale2Profile {
         for (i, b) in p.beneficiaries.enumerated() {
             var body = BERTLV.encode(0x80, [UInt8(truncatingIfNeeded: i + 1)])
             for period in b.amo.prefix(3) {
-                body += BERTLV.encode(0xA0, BERTLV.encode(0x80, ascii(period.start)) + BERTLV.encode(0x81, ascii(period.end)))
+                body += BERTLV.encode(0xA0,
+                    BERTLV.encode(0x80, ascii(period.start)) + BERTLV.encode(0x81, ascii(period.end)))
             }
             out += BERTLV.encode(0x68, body)
         }
