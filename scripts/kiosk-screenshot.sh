@@ -66,7 +66,7 @@ done
 
 URL="$BASE/kiosk/#token=$TOKEN"
 FLAGS=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --no-first-run
-       --user-data-dir="$WORK/chromium" --window-size=1280,720 --virtual-time-budget=4000)
+       --user-data-dir="$WORK/chromium" --window-size=1280,720 --virtual-time-budget=4000 --timeout=3000)
 "$CHROMIUM" "${FLAGS[@]}" --screenshot="$OUT/kiosk.png" "$URL" >/dev/null 2>&1 || true
 "$CHROMIUM" "${FLAGS[@]}" --dump-dom "$URL" > "$OUT/kiosk-dom.html" 2>/dev/null || true
 
