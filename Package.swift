@@ -66,13 +66,15 @@ let package = Package(
             name: "CardSimulator", dependencies: ["ISO7816", "CarteCrypto"], path: "Simulators/CardSimulator",
             resources: [.copy("Fixtures/personas.json")]),
         .target(name: "VirtualPCD", dependencies: ["CardSimulator"], path: "Simulators/VirtualPCD"),
+        .target(
+            name: "CCIDDevice", dependencies: ["CCID", "CardSimulator", "ISO7816"], path: "Simulators/CCIDDevice"),
 
         // MARK: The command-line tool
         .executableTarget(
             name: "carte",
             dependencies: [
                 "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "Terminal",
-                "PCSC", "CCID", "CardSimulator", "VirtualPCD",
+                "PCSC", "CCID", "CCIDDevice", "CardSimulator", "VirtualPCD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -87,8 +89,11 @@ let package = Package(
             path: "Tests/CardSimulatorTests"),
         .testTarget(name: "PCSCTests", dependencies: ["PCSC", "ISO7816"], path: "Tests/PCSCTests"),
         .testTarget(
+            name: "CCIDTests", dependencies: ["CCID", "CCIDDevice", "ISO7816", "CardSimulator"],
+            path: "Tests/CCIDTests"),
+        .testTarget(
             name: "CardApplicationTests",
-            dependencies: ["Vitale", "CPS", "Badges", "INS", "CardSimulator", "ISO7816"],
+            dependencies: ["Vitale", "CPS", "Badges", "INS", "CardSimulator", "ISO7816", "CarteCrypto"],
             path: "Tests/CardApplicationTests"),
         .testTarget(
             name: "TerminalTests",

@@ -20,7 +20,7 @@ public enum PersonaCatalog {
     }
 
     nonisolated(unsafe) static var cached: PersonaFile?
-    static let cacheLock = NSLockLike()
+    static let cacheLock = SimulatorLock()
 
     /// The decoded personas (read once).
     public static func personas() throws(CatalogError) -> PersonaFile {

@@ -24,7 +24,10 @@ import Testing
 
     @Test func muteCardAndTimeout() async throws {
         let r = try await connected(FaultPlan([.muteCard(apdu: 1), .muteCard(apdu: 2, asTimeout: true)]))
+        let before = await r.statistics.virtualNanoseconds
         await expectTransportError(.cardMute) { _ = try await r.transmit(Self.selectMF) }
+        // the 7-byte case-3 command (5 + ACK + 2 = 8 characters, no SW) at Di 4, then WT = 10 × 960 × 372 / 4 MHz
+        #expect(await r.statistics.virtualNanoseconds - before == 8 * 12 * 23_250 + 892_800_000)
         await expectTransportError(.timeout) { _ = try await r.transmit(Self.selectMF) }
         #expect(hx(try await r.transmit(Self.selectMF)) == "90 00")
     }

@@ -32,6 +32,13 @@ import Testing
         #expect(hx(info.historicalBytes) == row.historical)
     }
 
+    @Test func waitingIntegersFromTheATR() throws {
+        let cps = try #require(ATRInfo(h("3B AC 00 40 2A 00 12 25 00 64 80 00 03 10 00 90 00")))
+        #expect(cps.waitingIntegerWI == 42)  // TC2 = 2A (cps.md §2.3)
+        let v2 = try #require(ATRInfo(h("3B 75 13 00 00 47 09 EA 90 00")))
+        #expect(v2.waitingIntegerWI == 10 && v2.blockWaitingIntegerBWI == 4 && v2.ifsc == 32)
+    }
+
     @Test func contactlessATRsRebuiltFromTheirHistoricalBytes() throws {
         for atr in ["3B 8F 80 01 00 31 B8 64 04 B0 EC C1 73 94 01 80 82 90 00 0E", "3B 81 80 01 80 80",
             "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A"]

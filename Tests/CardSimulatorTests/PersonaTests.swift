@@ -48,6 +48,10 @@ import Testing
         #expect(!String(describing: f.site).contains("0011223344"))
         #expect(f.patients[0].description == "patient vitale2-martin (vitale2, NIR 2************83)")
         #expect(maskedNIR("279047511203483") == "2************83")
+        var dumped = ""
+        dump(PINObject(reference: 1, value: Array("8642".utf8)), to: &dumped)
+        #expect(!dumped.contains("56") && !dumped.contains("8642"))
+        #expect(dumped.contains("triesLeft"))
     }
 
     @Test func malformedJSONIsAClearError() {
@@ -96,7 +100,7 @@ import Testing
             guard case .badge(let b) = p else { return nil }
             return MuteApplicationCard(atr: b.atrBytes, contactless: ContactlessInterface(uid: [0x01], historicalBytes: []))
         }
-        defer { CardProfiles.register("iso14443a-uid") { _, _ in nil } }
+        defer { CardProfiles.unregister("iso14443a-uid") }
         let c = try PersonaCatalog.makeCard(persona: "uid-visitor")
         #expect((c as? any ContactlessCapableCard)?.contactless?.uid == [0x01])
     }

@@ -51,6 +51,15 @@ import Testing
         #expect(WireClock.contactlessNanoseconds(commandLength: 5, responseLength: 2) == 1_324_483)
     }
 
+    @Test func waitingTimesForAMuteCard() {
+        // T=0: 10 × 960 × 372 / 4 MHz
+        #expect(WireClock.waitingTimeNanoseconds(parameters: WireParameters()) == 892_800_000)
+        // T=1: 11 ETU (93 µs) + 16 × 960 × 372 / 4 MHz
+        #expect(WireClock.waitingTimeNanoseconds(parameters: WireParameters(transmissionProtocol: .t1)) == 1_023_000 + 1_428_480_000)
+        // contactless: 256 × 16 × 16 / 13.56 MHz
+        #expect(WireClock.waitingTimeNanoseconds(parameters: WireParameters(contactless: true)) == 4_833_038)
+    }
+
     @Test func readerAccumulatesATRPPSAndExchanges() async throws {
         let r = SimulatedReader(name: "Sim")
         try await r.insert(persona: "vitale2-martin")

@@ -14,7 +14,7 @@ public enum T0Mode: String, Sendable, Hashable, CaseIterable {
 /// One PIN (or PUK) held by the card: value, try counter, and how it may be unblocked (cps.md §5).
 ///
 /// The value never leaves the card object: there is no accessor that returns it, and `description` hides it.
-public struct PINObject: CustomStringConvertible {
+public struct PINObject: CustomStringConvertible, CustomReflectable {
     /// The reference used as VERIFY P2 (e.g. `0x01`, or `0x81` for a local PIN).
     public var reference: UInt8
     var value: [UInt8]
@@ -52,6 +52,10 @@ public struct PINObject: CustomStringConvertible {
     }
 
     public var description: String { "PIN ref \(reference) (\(triesLeft)/\(maxTries) tries)" }
+    /// Mirrors (dump, debuggers) show the reference and counters, never the value.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["reference": reference, "triesLeft": triesLeft, "maxTries": maxTries])
+    }
 }
 
 /// The current security environment (ISO/IEC 7816-4 §5.3.3 and §11.5): control reference templates set by MSE

@@ -5,7 +5,8 @@ import ISO7816
 public enum Fault: Sendable, Hashable {
     /// The card leaves the slot just before APDU #n: that transmit throws `.cardRemoved`.
     case cardRemovedBefore(apdu: Int)
-    /// The card does not answer APDU #n: transmit throws `.cardMute` (`asTimeout` → `.timeout`). The card stays.
+    /// The card does not answer APDU #n: transmit throws `.cardMute` (`asTimeout` → `.timeout`) after the virtual
+    /// waiting time (`WireClock.waitingTimeNanoseconds`). The card stays.
     case muteCard(apdu: Int, asTimeout: Bool = false)
     /// The card asks for more time on APDU #n (nil = every APDU): `wtxCount` time extensions (T=1 WTX / T=0 NULL
     /// bytes) and `extraMilliseconds` of virtual processing time. The answer is correct.

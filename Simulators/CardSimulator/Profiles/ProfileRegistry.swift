@@ -58,14 +58,21 @@ public enum CardProfiles {
             guard case .patient(let pp) = p else { return nil }
             return Vitale1Card(persona: pp)
         },
+        "desfire-ev1": { p, ctx in DESFireCard.makeCard(persona: p, context: ctx) },
+        "iso14443a-uid": { p, ctx in UIDOnlyCard.makeCard(persona: p, context: ctx) },
     ]
 
     nonisolated(unsafe) static var registered: [String: CardProfileBuilder] = [:]
-    static let lock = NSLockLike()
+    static let lock = SimulatorLock()
 
     /// Registers (or replaces) the builder for a card kind at run time (tests, plug-ins).
     public static func register(_ kind: String, _ builder: @escaping CardProfileBuilder) {
         lock.withLock { registered[kind] = builder }
+    }
+
+    /// Removes a run-time registration, so the built-in profile (if any) applies again.
+    public static func unregister(_ kind: String) {
+        lock.withLock { registered[kind] = nil }
     }
 
     /// The builder for a card kind, if any.
@@ -91,9 +98,9 @@ public enum CardProfiles {
     }
 }
 
-/// A tiny lock (Foundation's NSLock without importing it in every file).
-final class NSLockLike: @unchecked Sendable {
-    private let m = Mutex()
+/// A tiny lock over a pthread mutex, for the few global tables of the simulator.
+final class SimulatorLock: @unchecked Sendable {
+    private let m = PThreadMutex()
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
         m.lock()
         defer { m.unlock() }
@@ -107,7 +114,7 @@ import Glibc
 import Darwin
 #endif
 
-final class Mutex: @unchecked Sendable {
+final class PThreadMutex: @unchecked Sendable {
     private var m = pthread_mutex_t()
     init() { pthread_mutex_init(&m, nil) }
     deinit { pthread_mutex_destroy(&m) }

@@ -251,6 +251,8 @@ public actor SimulatedReader: CardTransport {
         wire = WireParameters(
             clockKHz: clock, fi: 372, di: 1, extraGuardTime: info.extraGuardTime,
             transmissionProtocol: p, ifsc: info.ifsc, ifsd: 254, contactless: configuration.kind == .contactless)
+        wire.waitingIntegerWI = info.waitingIntegerWI
+        wire.blockWaitingIntegerBWI = info.blockWaitingIntegerBWI
         guard configuration.kind != .contactless else {
             record(.atr, [], atr, nil, 0)
             stats.atrCount += 1
@@ -342,7 +344,10 @@ public actor SimulatedReader: CardTransport {
                 lostReason = .cardReset
                 throw .cardReset
             case .muteCard(let a, let asTimeout) where a == n:
-                record(.apdu, command, [], asTimeout ? .timeout : .cardMute, 0)
+                // The command goes out, then the reader waits WT / BWT / FWT for nothing.
+                let sent = WireClock.commandOnlyNanoseconds(command: command, parameters: wire)
+                record(.apdu, command, [], asTimeout ? .timeout : .cardMute,
+                    sent + WireClock.waitingTimeNanoseconds(parameters: wire))
                 throw asTimeout ? .timeout : .cardMute
             case .slowCard(let a, let count, let ms) where a == nil || a == n:
                 wtx += count

@@ -17,6 +17,10 @@ public struct ATRInfo: Sendable, Hashable {
     public var extraGuardTime: Int
     /// IFSC for T=1 (first TAi after a TD announcing T=1, i ≥ 3), 32 by default (§11.4.2).
     public var ifsc: Int
+    /// Waiting integer WI for T=0 (TC2, §10.2), 10 by default.
+    public var waitingIntegerWI: Int
+    /// Block waiting time integer BWI for T=1 (high nibble of the first TBi after T=1, i ≥ 3, §11.4.3), 4 by default.
+    public var blockWaitingIntegerBWI: Int
     public var historicalBytes: [UInt8]
 
     static let fiTable: [Int?] = [372, 372, 558, 744, 1116, 1488, 1860, nil, nil, 512, 768, 1024, 1536, 2048, nil, nil]
@@ -34,10 +38,12 @@ public struct ATRInfo: Sendable, Hashable {
         var protocols: [Int] = []
         var lastProtocol = 0
         fi = 372; di = 1; fMaxKHz = 5000; hasTA1 = false; extraGuardTime = 0; ifsc = 32
+        waitingIntegerWI = 10; blockWaitingIntegerBWI = 4
+        var sawBWI = false
         while true {
-            var ta: UInt8?, tc: UInt8?, td: UInt8?
+            var ta: UInt8?, tb: UInt8?, tc: UInt8?, td: UInt8?
             if y & 1 != 0 { guard i < atr.count else { return nil }; ta = atr[i]; i += 1 }
-            if y & 2 != 0 { guard i < atr.count else { return nil }; i += 1 }
+            if y & 2 != 0 { guard i < atr.count else { return nil }; tb = atr[i]; i += 1 }
             if y & 4 != 0 { guard i < atr.count else { return nil }; tc = atr[i]; i += 1 }
             if y & 8 != 0 { guard i < atr.count else { return nil }; td = atr[i]; i += 1 }
             if level == 1 {
@@ -49,8 +55,15 @@ public struct ATRInfo: Sendable, Hashable {
                     }
                 }
                 if let tc { extraGuardTime = Int(tc) }
-            } else if level >= 3, lastProtocol == 1, let ta, ifsc == 32 {
+            } else if level == 2 {
+                if let tc, tc != 0 { waitingIntegerWI = Int(tc) }
+            }
+            if level >= 3, lastProtocol == 1, let ta, ifsc == 32 {
                 ifsc = Int(ta)
+            }
+            if level >= 3, lastProtocol == 1, let tb, !sawBWI {
+                blockWaitingIntegerBWI = Int(tb >> 4)
+                sawBWI = true
             }
             guard let td else { break }
             lastProtocol = Int(td & 0x0F)

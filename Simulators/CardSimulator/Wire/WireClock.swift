@@ -17,6 +17,9 @@ public struct WireParameters: Sendable, Hashable {
     public var ifsd: Int
     /// ISO/IEC 14443 link at 106 kbit/s instead of ISO/IEC 7816-3.
     public var contactless: Bool
+    /// T=0 waiting integer WI (TC2) and T=1 block waiting integer BWI (TB3), for the mute-card waiting time.
+    public var waitingIntegerWI: Int = 10
+    public var blockWaitingIntegerBWI: Int = 4
 
     public init(
         clockKHz: Int = 4000, fi: Int = 372, di: Int = 1, extraGuardTime: Int = 0,
@@ -49,7 +52,8 @@ public struct WireParameters: Sendable, Hashable {
 /// * PPS (§9): request and echo, 4 characters each (PPSS PPS0 PPS1 PCK) at the initial ETU.
 /// * Contactless (ISO/IEC 14443-2/-4 at 106 kbit/s, modelled simply): one bit lasts 128/fc with fc = 13.56 MHz;
 ///   a frame of n bytes costs 9 × (n + 3) + 2 bits (parity per byte; PCB and CRC_A 2 bytes; start and end), plus the
-///   frame delay time 1236/fc in each direction.
+///   frame delay time 1236/fc in each direction. Field activation and anticollision are not charged (the contactless
+///   ATR costs 0).
 public enum WireClock {
     /// Clock cycles from the reset to the first ATR character (ISO/IEC 7816-3 §6.2.2 minimum, 400).
     public static let resetToATRCycles = 400
@@ -110,11 +114,48 @@ public enum WireClock {
         return chars * ch + (blocks - 1) * blockGuardTimeETU
     }
 
+    /// How long a reader waits for a card that does not answer before giving up, in nanoseconds:
+    /// * T=0: WT = WI × 960 × Fi / f (ISO/IEC 7816-3 §10.2), 0.893 s at WI = 10, Fi = 372, 4 MHz;
+    /// * T=1: BWT = 11 ETU + 2^BWI × 960 × 372 / f (§11.4.3), 1.429 s at BWI = 4, 4 MHz, Fi/Di = 372/1;
+    /// * contactless: FWT = 256 × 16 × 2^FWI / fc with FWI = 4 (ISO/IEC 14443-4 §7.2), 4.833 ms.
+    public static func waitingTimeNanoseconds(parameters p: WireParameters) -> Int64 {
+        let f = Int64(max(p.clockKHz, 1))
+        if p.contactless { return Int64(256 * 16 * 16) * 1_000_000_000 / 13_560_000 }
+        switch p.transmissionProtocol {
+        case .t1:
+            return nanoseconds(etu: 11, fi: p.fi, di: p.di, clockKHz: p.clockKHz)
+                + (Int64(1) << Int64(min(p.blockWaitingIntegerBWI, 9))) * 960 * 372 * 1_000_000 / f
+        default:
+            return Int64(p.waitingIntegerWI) * 960 * Int64(p.fi) * 1_000_000 / f
+        }
+    }
+
     /// Contactless exchange duration (ISO/IEC 14443 at 106 kbit/s, see the type documentation).
     public static func contactlessNanoseconds(commandLength: Int, responseLength: Int) -> Int64 {
         let bits = (9 * (commandLength + 3) + 2) + (9 * (responseLength + 3) + 2)
         let fcHz: Int64 = 13_560_000
         return (Int64(bits) * 128 + 2 * 1236) * 1_000_000_000 / fcHz
+    }
+
+    /// Duration of the command half of an exchange the card never answers (no SW, no response block), in
+    /// nanoseconds: T=0 characters without SW1-SW2; T=1 the command I-blocks (and their R-block acknowledgements);
+    /// contactless the command frame and one frame delay time.
+    public static func commandOnlyNanoseconds(command: [UInt8], parameters p: WireParameters) -> Int64 {
+        if p.contactless {
+            return (Int64(9 * (command.count + 3) + 2) * 128 + 1236) * 1_000_000_000 / 13_560_000
+        }
+        switch p.transmissionProtocol {
+        case .t1:
+            let ch = characterETU(protocol: .t1, extraGuardTime: p.extraGuardTime)
+            let nCmd = max(1, (command.count + max(p.ifsc, 1) - 1) / max(p.ifsc, 1))
+            let chars = command.count + 4 * nCmd + 4 * (nCmd - 1)
+            let etu = chars * ch + (2 * nCmd - 2) * blockGuardTimeETU
+            return nanoseconds(etu: etu, fi: p.fi, di: p.di, clockKHz: p.clockKHz)
+        default:
+            let chars = t0Characters(command: command, responseDataLength: 0) - 2
+            return nanoseconds(etu: chars * characterETU(protocol: .t0, extraGuardTime: p.extraGuardTime),
+                fi: p.fi, di: p.di, clockKHz: p.clockKHz)
+        }
     }
 
     /// Duration of one exchange on the line, in nanoseconds.
