@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "Terminal",
             dependencies: [
-                "ISO7816", "Vitale", "CPS", "Badges", "Authentication", "INS", "CarteCrypto", "CardSimulator",
+                "ISO7816", "Vitale", "CPS", "Badges", "Authentication", "INS", "CarteCrypto", "CardSimulator", "PCSC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

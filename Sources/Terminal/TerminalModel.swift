@@ -79,17 +79,20 @@ public struct PatientBeneficiary: Sendable, Hashable, Codable {
     public var rang: Int
     /// The beneficiary's NIR masked with `NIR.mask` (ins.md), e.g. `2 85 ••• ••• ••• 47`.
     public var nirMasked: String
-    /// The INS shown masked (the same masking as the NIR: sex, year and key only), or nil when there is none.
+    /// The INS (the beneficiary's NIR certifié) masked like a NIR (sex, year and key only), or nil.
     public var insMasked: String?
-    /// Why there is no INS-C (e.g. no certified NIR), or nil.
+    /// The INS-C (22 digits, ins.md §1.2) masked (first 2 and last 2 digits), or nil.
+    public var inscMasked: String?
+    /// Why there is neither INS nor INS-C, or nil.
     public var insReason: String?
     /// Rights open at today's date.
     public var rightsOpen: Bool
 
     public init(
         nom: String, prenom: String, dateNaissance: String, rang: Int, nirMasked: String, insMasked: String?,
-        insReason: String? = nil, rightsOpen: Bool
+        inscMasked: String? = nil, insReason: String? = nil, rightsOpen: Bool
     ) {
+        self.inscMasked = inscMasked
         self.nom = nom
         self.prenom = prenom
         self.dateNaissance = dateNaissance

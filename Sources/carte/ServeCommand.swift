@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PCSC
 import Terminal
 
 /// `carte serve [--config FILE] [--simulate]` (cli.md, issue 6): the terminal service.
@@ -44,20 +45,27 @@ struct ServeCommand: AsyncParsableCommand {
             h.logLevel = level
             return h
         }
-        guard simulate else {
-            printError("the PC/SC reader source is not wired into this build yet; run `carte serve --simulate`")
-            throw CarteExit.failure
-        }
         let audit: AuditLog
         do { audit = try AuditLog(path: conf.databasePath) } catch {
             printError("\(error)")
             throw CarteExit.failure
         }
-        let pool = SimulatedReaderPool()
         let badges = InMemoryBadgeStore()
-        let runner = SimulatedPersonaFlowRunner(pool: pool, badges: badges)
-        let service = TerminalService(
-            configuration: conf, source: pool, runner: runner, audit: audit, badges: badges, logger: logger)
+        let service: TerminalService
+        let pool: SimulatedReaderPool?
+        if simulate {
+            let p = SimulatedReaderPool()
+            pool = p
+            service = TerminalService(
+                configuration: conf, source: p, runner: SimulatedPersonaFlowRunner(pool: p, badges: badges),
+                audit: audit, badges: badges, logger: logger)
+        } else {
+            pool = nil
+            service = TerminalService(
+                configuration: conf, source: PCSCReaderSource(),
+                runner: ModuleCardFlowRunner(transport: { PCSCCard(readerName: $0) }), audit: audit, badges: badges,
+                logger: logger)
+        }
         let where_: String
         switch conf.api {
         case .unixSocket(let path, _): where_ = "unix:\(path)"

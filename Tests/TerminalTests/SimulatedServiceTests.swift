@@ -49,6 +49,11 @@ struct SimulatedServiceTests {
         #expect(patient.beneficiaries.map(\.prenom) == ["THOMAS", "SOPHIE", "EMMA", "LUCAS"])
         #expect(patient.beneficiaries[1].insMasked == "2 74 •• •• ••• ••• 64")
         #expect(patient.beneficiaries[3].insMasked == nil)
+        #expect(patient.beneficiaries[3].inscMasked == nil)
+        #expect(patient.beneficiaries[3].insReason != nil)  // LUCAS: no certified NIR, not the assuré
+        #expect(patient.beneficiaries[0].inscMasked?.count == 22)  // THOMAS, the assuré: INS-C from the card NIR
+        #expect(patient.chosen == 0)
+        #expect(patient.insuredNIRMasked == "1 71 •• •• ••• ••• 38")
         #expect(!vitale.last!.json.contains("171096912304538"))
 
         try await pool.remove(reader: SimulatedReaderPool.pinpadReaderName)

@@ -126,11 +126,12 @@ public actor SimulatedReaderPool: ReaderEventSource, SimulatorControl {
     }
 }
 
-/// The card flows of `--simulate`, written over the persona data of the simulated cards: it powers the card through
-/// the simulated reader (the real `CardTransport`), recognises the persona's card, asks for the PIN (on the pinpad,
-/// or through the API), and decides as the persona's card and certificates would.
+/// The card flows of `--simulate`. Patients: the real Vitale read (`VitaleCardFlow`, Vitale module) over the
+/// simulated card. Professionals and badges: written over the persona data of the simulated cards: it powers the
+/// card through the simulated reader (the real `CardTransport`), asks for the PIN (on the pinpad, or through the
+/// API), and decides as the persona's card and certificates would.
 ///
-/// It stands in for the Authentication and Vitale adapters until they are wired in; the PIN is compared in
+/// The professional part stands in for the Authentication adapter until it is wired in; the PIN is compared in
 /// constant time with the persona's and dropped. Never used outside `--simulate`.
 public struct SimulatedPersonaFlowRunner: CardFlowRunner {
     let pool: SimulatedReaderPool
@@ -148,6 +149,12 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
         progress: @escaping @Sendable (CardFlowProgress) async -> Void
     ) async -> CardFlowOutcome {
         guard let transport = await pool.reader(named: reader.name) else { return .cardRemoved }
+        guard let id = await pool.persona(in: reader.name), let persona = try? PersonaCatalog.persona(id) else {
+            return .refused(.notRecognised)
+        }
+        if case .patient = persona, role == .patient {
+            return await VitaleCardFlow.identify(transport: transport, today: today(), progress: progress)
+        }
         do {
             _ = try await transport.connect(preferred: [.t0, .t1])
         } catch {
@@ -157,9 +164,6 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
             }
         }
         defer { Task { await transport.disconnect(.leave) } }
-        guard let id = await pool.persona(in: reader.name), let persona = try? PersonaCatalog.persona(id) else {
-            return .refused(.notRecognised)
-        }
         switch persona {
         case .professional(let p):
             await progress(.recognised(reader.isContactless ? .cps3Contactless : .cps3, isTestCard: true))
@@ -186,21 +190,10 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
                     idNat: p.idNat ?? p.rpps.map { "8\($0)" } ?? p.serialDigits, rpps: p.rpps, nom: p.nomExercice,
                     prenom: p.prenomExercice, profession: p.professionLabel, cardType: p.cardType),
                 assurance: reader.isContactless ? .cpsContactless : .cpsPin)
-        case .patient(let v):
-            await progress(.recognised(v.card == "vitale1" ? .vitale1 : .vitale2, isTestCard: true))
-            guard role == .patient else { return .refused(.notSupported) }
-            let day = Self.yyyymmdd(today())
-            let beneficiaries = v.beneficiaries.map { b in
-                PatientBeneficiary(
-                    nom: b.nomUsuel, prenom: b.prenom, dateNaissance: b.dateNaissance, rang: b.rang,
-                    nirMasked: NIR.mask(b.nirCertifie ?? v.insured.nir),
-                    insMasked: b.nirCertifie.map { NIR.mask($0) },
-                    insReason: b.nirCertifie == nil ? "no certified NIR on the card" : nil,
-                    rightsOpen: b.amo.contains { $0.start.filter(\.isNumber) <= day && day <= $0.end.filter(\.isNumber) })
-            }
-            return .patientIdentified(PatientIdentification(
-                serial: v.serial, beneficiaries: beneficiaries, insuredNIR: v.insured.nir,
-                chosen: beneficiaries.isEmpty ? nil : 0))
+        case .patient:
+            // A carte Vitale in a reader of another role (in a patient reader it was read above).
+            await progress(.recognised(.vitale2, isTestCard: true))
+            return .refused(.notSupported)
         case .badge(let b):
             await progress(.recognised(b.card.hasPrefix("desfire") ? .desfire : .iso14443, isTestCard: true))
             guard role == .badge else { return .refused(.notSupported) }
@@ -215,11 +208,4 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
         }
     }
 
-    static func yyyymmdd(_ d: Date) -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyyMMdd"
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.locale = Locale(identifier: "en_US_POSIX")
-        return f.string(from: d)
-    }
 }

@@ -30,7 +30,8 @@
     (p.beneficiaries || []).forEach((b, i) => {
       const li = document.createElement("li");
       if (p.chosen === i) li.className = "chosen";
-      const ins = b.insMasked ? "INS " + b.insMasked : "no INS (" + (b.insReason || "unknown") + ")";
+      const ins = b.insMasked ? "INS " + b.insMasked
+        : b.inscMasked ? "INS-C " + b.inscMasked : "no INS (" + (b.insReason || "unknown") + ")";
       li.textContent = b.prenom + " " + b.nom + " — born " + b.dateNaissance + " — " + ins +
         (b.rightsOpen ? "" : " — rights closed");
       ul.appendChild(li);
