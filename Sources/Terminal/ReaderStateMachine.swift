@@ -1,3 +1,5 @@
+import ISO7816
+
 /// Milliseconds on the service's clock (monotonic; virtual in tests).
 public typealias TerminalMilliseconds = Int64
 
@@ -30,7 +32,7 @@ public enum ReaderState: Sendable, Hashable {
     case cardPresent(session: String, atr: [UInt8])
     case recognised(session: String, kind: CardKind)
     case pinPending(session: String, kind: CardKind, onPinpad: Bool)
-    case authenticated(session: String, identity: ProfessionalIdentity, assurance: Assurance)
+    case authenticated(session: String, identity: AuthenticatedProfessional, assurance: AssuranceLevel)
     case patientIdentified(session: String, patient: PatientIdentification)
     /// The card stays in the slot but was refused; the session ends when it is removed.
     case refused(session: String, reason: RefusalReason, triesLeft: Int?)

@@ -1,3 +1,4 @@
+import ISO7816
 import Foundation
 
 /// The kinds of event on `GET /v1/events` (the `type` key).
@@ -24,8 +25,8 @@ public struct TerminalEvent: Sendable, Hashable, Codable {
     public var atr: String?
     public var cardKind: CardKind?
     public var onPinpad: Bool?
-    public var identity: ProfessionalIdentity?
-    public var assurance: Assurance?
+    public var identity: AuthenticatedProfessional?
+    public var assurance: AssuranceLevel?
     public var patient: PatientIdentification?
     public var reason: String?
     public var reasonText: String?

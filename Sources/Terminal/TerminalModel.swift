@@ -1,5 +1,6 @@
 import Foundation
 import INS
+import ISO7816
 
 /// The job a reader does on a terminal, set per reader in the configuration (`readers[].role`).
 public enum ReaderRole: String, Sendable, Hashable, Codable, CaseIterable {
@@ -11,10 +12,8 @@ public enum ReaderRole: String, Sendable, Hashable, Codable, CaseIterable {
     case badge
 }
 
-/// What the stack recognised in a slot (the `kind` values of `carte read`, cli.md).
-public enum CardKind: String, Sendable, Hashable, Codable {
-    case vitale1, vitale2, cps3, cps3Contactless, desfire, iso14443, unknown
-}
+/// The service publishes ISO7816's `CardKind` (the `kind` values of `carte read`, cli.md) in its JSON.
+extension CardKind: Codable {}
 
 /// A reader as the event source reports it when it appears.
 public struct ReaderDescriptor: Sendable, Hashable, Codable {
@@ -53,7 +52,7 @@ public protocol ReaderEventSource: Sendable {
 }
 
 /// The identity of an authenticated professional (CPS), as shown to people. No secret here.
-public struct ProfessionalIdentity: Sendable, Hashable, Codable {
+public struct AuthenticatedProfessional: Sendable, Hashable, Codable {
     public var idNat: String
     public var rpps: String?
     public var nom: String
@@ -132,7 +131,7 @@ public struct PatientIdentification: Sendable, Hashable, Codable, CustomStringCo
 }
 
 /// How strongly someone was authenticated (the `assurance` values of `carte auth`, cli.md).
-public enum Assurance: String, Sendable, Hashable, Codable {
+public enum AssuranceLevel: String, Sendable, Hashable, Codable {
     case cpsPin = "cps-pin"
     case cpsContactless = "cps-contactless"
     case badge
@@ -168,7 +167,7 @@ public enum RefusalReason: String, Sendable, Hashable, Codable {
 
 /// The end of a card flow, as a value (architecture.md: values, not exceptions, for outcomes people act on).
 public enum CardFlowOutcome: Sendable, Hashable {
-    case authenticated(ProfessionalIdentity, assurance: Assurance)
+    case authenticated(AuthenticatedProfessional, assurance: AssuranceLevel)
     case patientIdentified(PatientIdentification)
     case refused(RefusalReason, triesLeft: Int? = nil)
     /// The card was removed (or the reader went away) while the flow ran.
@@ -220,7 +219,7 @@ public protocol CardFlowRunner: Sendable {
 }
 
 /// Badge enrolment (tap & go): the Authentication module's store behind a small protocol.
-public protocol BadgeEnrolmentStore: Sendable {
+public protocol BadgeRegistry: Sendable {
     /// Enrols badge `uid` (hex) for the professional currently authenticated as `idNat`; returns the badge id.
     func enrol(uid: String, idNat: String) async throws(TerminalError) -> String
     /// Removes badge `id`; false when there is no such badge.

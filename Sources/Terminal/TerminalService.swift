@@ -1,3 +1,4 @@
+import ISO7816
 import Foundation
 import INS
 import Logging
@@ -13,7 +14,7 @@ public struct ReaderSnapshot: Sendable, Hashable, Codable {
     public var session: String?
     public var cardKind: CardKind?
     public var waitingForPin: Bool
-    public var identity: ProfessionalIdentity?
+    public var identity: AuthenticatedProfessional?
     public var patient: PatientIdentification?
     public var reason: String?
 }
@@ -24,8 +25,8 @@ public struct SessionSnapshot: Sendable, Hashable, Codable {
     public var reader: String
     public var state: ReaderPhase
     public var cardKind: CardKind?
-    public var identity: ProfessionalIdentity?
-    public var assurance: Assurance?
+    public var identity: AuthenticatedProfessional?
+    public var assurance: AssuranceLevel?
     public var patient: PatientIdentification?
 }
 
@@ -45,7 +46,7 @@ public actor TerminalService {
     public nonisolated let audit: AuditLog
     public nonisolated let metrics: TerminalMetrics
     public nonisolated let pinMailbox: PINMailbox
-    public nonisolated let badges: any BadgeEnrolmentStore
+    public nonisolated let badges: any BadgeRegistry
     let source: any ReaderEventSource
     let runner: any CardFlowRunner
     let clock: any TerminalClock
@@ -61,14 +62,14 @@ public actor TerminalService {
 
     public init(
         configuration: TerminalConfiguration, source: any ReaderEventSource, runner: any CardFlowRunner,
-        audit: AuditLog, badges: (any BadgeEnrolmentStore)? = nil, clock: any TerminalClock = SystemTerminalClock(),
+        audit: AuditLog, badges: (any BadgeRegistry)? = nil, clock: any TerminalClock = SystemTerminalClock(),
         metrics: TerminalMetrics = TerminalMetrics(), logger: Logger = Logger(label: "carte.serve")
     ) {
         self.configuration = configuration
         self.source = source
         self.runner = runner
         self.audit = audit
-        self.badges = badges ?? InMemoryBadgeStore()
+        self.badges = badges ?? InMemoryBadgeRegistry()
         self.clock = clock
         self.metrics = metrics
         self.bus = EventBus()
@@ -380,7 +381,7 @@ public actor TerminalService {
         guard [8, 14, 20].contains(cleaned.count), cleaned.allSatisfy(\.isHexDigit) else {
             throw .badRequest("a badge UID is 4, 7 or 10 bytes in hex (ISO/IEC 14443-3)")
         }
-        let authenticated = records.values.compactMap { r -> (String, ProfessionalIdentity)? in
+        let authenticated = records.values.compactMap { r -> (String, AuthenticatedProfessional)? in
             if case .authenticated(let s, let i, let a) = r.machine.state, a != .badge { return (s, i) }
             return nil
         }
@@ -418,7 +419,7 @@ public actor TerminalService {
 }
 
 /// Badge enrolments kept in memory (used until the Authentication module's persistent store is wired in).
-public actor InMemoryBadgeStore: BadgeEnrolmentStore {
+public actor InMemoryBadgeRegistry: BadgeRegistry {
     var badges: [EnrolledBadge] = []
     var counter = 0
     public init() {}

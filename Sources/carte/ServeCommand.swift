@@ -50,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
             printError("\(error)")
             throw CarteExit.failure
         }
-        let badges = InMemoryBadgeStore()
+        let badges = InMemoryBadgeRegistry()
         let service: TerminalService
         let pool: SimulatedReaderPool?
         if simulate {

@@ -5,7 +5,7 @@ import Testing
 @Suite("Reader state machine")
 struct ReaderStateMachineTests {
     let atr: [UInt8] = [0x3B, 0x65, 0x00, 0x00, 0x9C, 0x11, 0x01, 0x01, 0x03]
-    let identity = ProfessionalIdentity(
+    let identity = AuthenticatedProfessional(
         idNat: "899700567890", rpps: "99700567890", nom: "MOREAU", prenom: "PAUL", profession: "Pharmacien",
         cardType: "CPS")
 

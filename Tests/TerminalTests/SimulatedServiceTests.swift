@@ -10,7 +10,7 @@ struct SimulatedServiceTests {
         var conf = TerminalConfiguration()
         conf.acceptTestCards = true
         let pool = SimulatedReaderPool()
-        let badges = InMemoryBadgeStore()
+        let badges = InMemoryBadgeRegistry()
         let audit = try AuditLog(path: temporaryDirectory() + "/audit.sqlite")
         let service = TerminalService(
             configuration: conf, source: pool, runner: SimulatedPersonaFlowRunner(pool: pool, badges: badges),
@@ -37,7 +37,7 @@ struct SimulatedServiceTests {
         #expect(cps[0].atr?.isEmpty == false)
         #expect(cps[1].cardKind == .cps3)
         #expect(cps[2].onPinpad == true)
-        #expect(cps[3].identity == ProfessionalIdentity(
+        #expect(cps[3].identity == AuthenticatedProfessional(
             idNat: "899700567890", rpps: "99700567890", nom: "MOREAU", prenom: "PAUL", profession: "Pharmacien",
             cardType: "CPS"))
         #expect(cps[3].assurance == .cpsPin)

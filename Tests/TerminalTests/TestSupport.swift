@@ -21,7 +21,7 @@ final class VirtualClock: TerminalClock, Sendable {
 /// A scripted card flow: recognises CPS ATRs (first byte 0x3B, second 0x65) as CPS needing a keypad PIN "4321",
 /// anything else as a Vitale of a fixed patient.
 struct FakeFlowRunner: CardFlowRunner {
-    static let identity = ProfessionalIdentity(
+    static let identity = AuthenticatedProfessional(
         idNat: "899700567890", rpps: "99700567890", nom: "MOREAU", prenom: "PAUL", profession: "Pharmacien",
         cardType: "CPS3")
     static let cpsATR: [UInt8] = [0x3B, 0x65, 0x00, 0x00, 0x9C]

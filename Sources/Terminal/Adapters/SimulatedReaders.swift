@@ -135,10 +135,10 @@ public actor SimulatedReaderPool: ReaderEventSource, SimulatorControl {
 /// constant time with the persona's and dropped. Never used outside `--simulate`.
 public struct SimulatedPersonaFlowRunner: CardFlowRunner {
     let pool: SimulatedReaderPool
-    let badges: any BadgeEnrolmentStore
+    let badges: any BadgeRegistry
     let today: @Sendable () -> Date
 
-    public init(pool: SimulatedReaderPool, badges: any BadgeEnrolmentStore, today: @escaping @Sendable () -> Date = { Date() }) {
+    public init(pool: SimulatedReaderPool, badges: any BadgeRegistry, today: @escaping @Sendable () -> Date = { Date() }) {
         self.pool = pool
         self.badges = badges
         self.today = today
@@ -186,7 +186,7 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
             default: break
             }
             return .authenticated(
-                ProfessionalIdentity(
+                AuthenticatedProfessional(
                     idNat: p.idNat ?? p.rpps.map { "8\($0)" } ?? p.serialDigits, rpps: p.rpps, nom: p.nomExercice,
                     prenom: p.prenomExercice, profession: p.professionLabel, cardType: p.cardType),
                 assurance: reader.isContactless ? .cpsContactless : .cpsPin)
@@ -202,7 +202,7 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
                 return .refused(.badgeNotEnrolled)
             }
             return .authenticated(
-                ProfessionalIdentity(idNat: enrolled.idNat, nom: b.application?.content.holder ?? "", prenom: "",
+                AuthenticatedProfessional(idNat: enrolled.idNat, nom: b.application?.content.holder ?? "", prenom: "",
                                      profession: "", cardType: "badge"),
                 assurance: .badge)
         }
