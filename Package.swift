@@ -14,10 +14,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        // The terminal service (`carte serve`): local API, WebSocket events, audit log, configuration, metrics.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // The terminal service (`carte serve`): local API, WebSocket events, configuration, metrics.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.0.0"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
@@ -42,7 +42,9 @@ let package = Package(
         .target(name: "Badges", dependencies: ["ISO7816", "CarteCrypto"], path: "Sources/Badges"),
         .target(
             name: "Authentication",
-            dependencies: ["ISO7816", "CPS", "Badges", "CarteCrypto", "INS"],
+            dependencies: [
+                "ISO7816", "CPS", "Badges", "CarteCrypto", "INS", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Sources/Authentication"),
         .target(
             name: "Terminal",
@@ -69,12 +71,21 @@ let package = Package(
         .target(
             name: "CCIDDevice", dependencies: ["CCID", "CardSimulator", "ISO7816"], path: "Simulators/CCIDDevice"),
 
+        // MARK: The main job: the whole access flow on simulated cards (`carte demo`)
+        .target(
+            name: "CarteDemo",
+            dependencies: [
+                "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "CarteCrypto", "CardSimulator",
+                "PCSC", "VirtualPCD",
+            ],
+            path: "Sources/Demo"),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "carte",
             dependencies: [
                 "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "Terminal",
-                "PCSC", "CCID", "CCIDDevice", "CardSimulator", "VirtualPCD",
+                "PCSC", "CCID", "CCIDDevice", "CardSimulator", "VirtualPCD", "CarteDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -102,6 +113,13 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/TerminalTests"),
+        .testTarget(
+            name: "AuthenticationTests",
+            dependencies: ["Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto"],
+            path: "Tests/AuthenticationTests"),
+        .testTarget(
+            name: "DemoTests", dependencies: ["CarteDemo", "CardSimulator", "Vitale", "VirtualPCD"],
+            path: "Tests/DemoTests"),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],

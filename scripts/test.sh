@@ -44,4 +44,7 @@ CARTE_E2E=1 swift test --skip-build --filter EndToEndTests
 
 echo "test: third-party tools against simulated cards"
 bash scripts/e2e-tools.sh
+
+echo "test: OpenSC (opensc-tool, pkcs15-tool, pkcs11-tool) against the simulated CPS3"
+bash scripts/opensc-checks.sh
 echo "test: all passed"

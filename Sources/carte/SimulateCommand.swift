@@ -104,7 +104,7 @@ final class SimulationSession: @unchecked Sendable {
 
     func attach(slot: Int, persona: String, card: any VirtualCard) throws(VPCDError) {
         let client = client(forSlot: slot)
-        try client.insert(card)
+        try client.insert(SimulationTranscript.shared?.wrap(card, slot: slot, persona: persona) ?? card)
         lock.withLock {
             slots[slot]?.persona = persona
             lastPersona[slot] = persona

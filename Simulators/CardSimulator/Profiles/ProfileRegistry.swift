@@ -58,6 +58,7 @@ public enum CardProfiles {
             guard case .patient(let pp) = p else { return nil }
             return Vitale1Card(persona: pp)
         },
+        "cps3": CPS3Profile.builder,
         "desfire-ev1": { p, ctx in DESFireCard.makeCard(persona: p, context: ctx) },
         "iso14443a-uid": { p, ctx in UIDOnlyCard.makeCard(persona: p, context: ctx) },
     ]
