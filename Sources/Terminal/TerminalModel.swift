@@ -142,6 +142,7 @@ public enum AssuranceLevel: String, Sendable, Hashable, Codable {
 public enum RefusalReason: String, Sendable, Hashable, Codable {
     case wrongPin, pinBlocked, lastTryNotConfirmed, revoked, expired, untrusted, signatureInvalid, notSupported
     case pinTimeout, recognitionTimeout, testCardRefused, notRecognised, pinpadRequired, readFailed, badgeNotEnrolled
+    case failed, identityMismatch, cardSwapped
 
     /// The reason for people.
     public var text: String {
@@ -161,6 +162,9 @@ public enum RefusalReason: String, Sendable, Hashable, Codable {
         case .pinpadRequired: return "this terminal requires a reader with a PIN pad"
         case .readFailed: return "the card could not be read"
         case .badgeNotEnrolled: return "this badge is not enrolled"
+        case .failed: return "the authentication could not be completed"
+        case .identityMismatch: return "the card's data do not match its certificate"
+        case .cardSwapped: return "the card was swapped during the authentication"
         }
     }
 }

@@ -56,15 +56,31 @@ struct ServeCommand: AsyncParsableCommand {
         if simulate {
             let p = SimulatedReaderPool()
             pool = p
+            let authentication = CPSAuthenticationFlow.simulatedTestPKI()
+            if authentication == nil { logger.warning("the test PKI is not available: CPS decisions from persona data") }
             service = TerminalService(
-                configuration: conf, source: p, runner: SimulatedPersonaFlowRunner(pool: p, badges: badges),
+                configuration: conf, source: p,
+                runner: SimulatedPersonaFlowRunner(pool: p, badges: badges, authentication: authentication),
                 audit: audit, badges: badges, logger: logger)
         } else {
             pool = nil
+            var authentication: CPSAuthenticationFlow?
+            if let anchors = conf.trustAnchors {
+                switch Result(catching: { () throws(TerminalError) in
+                    try CPSAuthenticationFlow.configured(trustAnchorDirectory: anchors, crlDirectory: conf.crlDirectory)
+                }) {
+                case .success(let a): authentication = a
+                case .failure(let e):
+                    printError("configuration: \(e)")
+                    throw CarteExit.usage
+                }
+            } else {
+                logger.warning("no trust anchors configured (trust.anchors): professional cards are refused")
+            }
             service = TerminalService(
                 configuration: conf, source: PCSCReaderSource(),
-                runner: ModuleCardFlowRunner(transport: { PCSCCard(readerName: $0) }), audit: audit, badges: badges,
-                logger: logger)
+                runner: ModuleCardFlowRunner(transport: { PCSCCard(readerName: $0) }, authentication: authentication),
+                audit: audit, badges: badges, logger: logger)
         }
         let where_: String
         switch conf.api {

@@ -118,3 +118,37 @@ struct SimulatedServiceTests {
         #expect(await service.readerSnapshots().map(\.state) == [.idle, .idle, .idle])
     }
 }
+
+@Suite("Terminal service with the real CPS authentication on simulated cards")
+struct SimulatedAuthenticationTests {
+    @Test("Pharmacist through CPSAuthenticator on the simulated pinpad; the revoked card refused without a PIN")
+    func realAuthentication() async throws {
+        let authentication = try #require(CPSAuthenticationFlow.simulatedTestPKI())
+        var conf = TerminalConfiguration()
+        conf.acceptTestCards = true
+        let pool = SimulatedReaderPool()
+        let badges = InMemoryBadgeRegistry()
+        let service = TerminalService(
+            configuration: conf, source: pool,
+            runner: SimulatedPersonaFlowRunner(pool: pool, badges: badges, authentication: authentication),
+            audit: try AuditLog(path: temporaryDirectory() + "/audit.sqlite"), badges: badges, clock: VirtualClock())
+        var it = await service.bus.subscribe().makeAsyncIterator()
+        let task = Task { await service.run(tickEvery: nil) }
+        defer { task.cancel() }
+        for _ in 0..<3 { _ = await events(&it, until: .readerAdded) }
+        let pinpad = SimulatedReaderPool.pinpadReaderName
+        try await pool.typeOnPinpad(reader: pinpad, digits: "4321")
+        try await pool.insert(reader: pinpad, persona: "cps3-moreau-pharmacist")
+        let e = await events(&it, until: .authenticated, limit: 20)
+        #expect(e.map(\.type).suffix(4) == [.cardInserted, .cardRecognised, .pinRequested, .authenticated])
+        #expect(e.last?.identity?.nom == "MOREAU")
+        #expect(e.last?.identity?.rpps == "99700567890")
+        #expect(e.last?.assurance == .cpsPin)
+        try await pool.remove(reader: pinpad)
+        _ = await events(&it, until: .idle)
+        try await pool.insert(reader: pinpad, persona: "cps3-roux-revoked")
+        let r = await events(&it, until: .refused, limit: 20)
+        #expect(r.map(\.type) == [.cardInserted, .cardRecognised, .refused])
+        #expect(r.last?.reason == "revoked")
+    }
+}

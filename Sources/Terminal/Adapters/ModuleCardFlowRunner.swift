@@ -3,18 +3,21 @@ import ISO7816
 
 /// The card flows over the real modules, for any transport (PC/SC, USB CCID): a reader's role picks the flow.
 /// - patient: `VitaleCardFlow` (Vitale module).
-/// - professional and badge: refused `notSupported` until the Authentication and Badges adapters are wired in
-///   (the CPS session, PIN, challenge–response and certificate checks live in the Authentication module).
+/// - professional: `CPSAuthenticationFlow` (Authentication module) when a policy (trust anchors, CRLs) is given,
+///   else refused `notSupported`.
+/// - badge: refused `notSupported` (the Badges/tap & go adapter is not wired in yet).
 public struct ModuleCardFlowRunner: CardFlowRunner {
     /// Opens the transport of a reader by name (e.g. `{ PCSCCard(readerName: $0) }`).
     let transport: @Sendable (String) async -> (any CardTransport)?
+    let authentication: CPSAuthenticationFlow?
     let today: @Sendable () -> Date
 
     public init(
         transport: @escaping @Sendable (String) async -> (any CardTransport)?,
-        today: @escaping @Sendable () -> Date = { Date() }
+        authentication: CPSAuthenticationFlow? = nil, today: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.transport = transport
+        self.authentication = authentication
         self.today = today
     }
 
@@ -27,7 +30,11 @@ public struct ModuleCardFlowRunner: CardFlowRunner {
         switch role {
         case .patient:
             return await VitaleCardFlow.identify(transport: t, today: today(), progress: progress)
-        case .professional, .badge:
+        case .professional:
+            guard let authentication else { return .refused(.notSupported) }
+            return await authentication.run(
+                transport: t, reader: reader, atr: atr, pinEntry: pinEntry, progress: progress)
+        case .badge:
             return .refused(.notSupported)
         }
     }

@@ -1,3 +1,4 @@
+import Authentication
 import CardSimulator
 import Foundation
 import INS
@@ -97,6 +98,12 @@ public actor SimulatedReaderPool: ReaderEventSource, SimulatorControl {
         if plugged { await r.plugIn() } else { await r.unplug() }
     }
 
+    /// Takes every entry typed ahead on the simulated pinpad of `name`.
+    func takeKeypad(_ name: String) -> [String] {
+        defer { keypad[name] = nil }
+        return keypad[name] ?? []
+    }
+
     /// Waits for digits typed on the simulated pinpad of `name`; nil when the card goes or the task is cancelled.
     func awaitKeypad(_ name: String) async -> String? {
         if var q = keypad[name], !q.isEmpty {
@@ -136,11 +143,19 @@ public actor SimulatedReaderPool: ReaderEventSource, SimulatorControl {
 public struct SimulatedPersonaFlowRunner: CardFlowRunner {
     let pool: SimulatedReaderPool
     let badges: any BadgeRegistry
+    let authentication: CPSAuthenticationFlow?
     let today: @Sendable () -> Date
 
-    public init(pool: SimulatedReaderPool, badges: any BadgeRegistry, today: @escaping @Sendable () -> Date = { Date() }) {
+    /// - Parameter authentication: when given (a policy on the test PKI), professional cards go through the real
+    ///   `CPSAuthenticator` against the simulated CPS3 cards; the digits typed on the simulated pinpad are handed to
+    ///   the simulated reader's keypad when the flow starts.
+    public init(
+        pool: SimulatedReaderPool, badges: any BadgeRegistry, authentication: CPSAuthenticationFlow? = nil,
+        today: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.pool = pool
         self.badges = badges
+        self.authentication = authentication
         self.today = today
     }
 
@@ -154,6 +169,15 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
         }
         if case .patient = persona, role == .patient {
             return await VitaleCardFlow.identify(transport: transport, today: today(), progress: progress)
+        }
+        if case .professional = persona, role == .professional, let authentication {
+            if reader.hasPinpad {
+                let typed = await pool.takeKeypad(reader.name)
+                await transport.enqueueKeypad(typed.map { KeypadEntry.typed($0) })
+            }
+            defer { Task { await transport.disconnect(.reset) } }
+            return await authentication.run(
+                transport: transport, reader: reader, atr: atr, isTestCard: true, pinEntry: pinEntry, progress: progress)
         }
         do {
             _ = try await transport.connect(preferred: [.t0, .t1])
@@ -208,4 +232,13 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
         }
     }
 
+}
+
+extension CPSAuthenticationFlow {
+    /// The flow of `--simulate`: the simulated test PKI (CardSimulator `TestPKI`, its root, intermediate and CRLs)
+    /// as the only trust. nil when the test PKI cannot be made or loaded.
+    public static func simulatedTestPKI() -> CPSAuthenticationFlow? {
+        guard let pki = try? TestPKI.shared() else { return nil }
+        return CPSAuthenticationFlow(policy: AuthenticationPolicy(validator: pki.validator()))
+    }
 }
