@@ -143,6 +143,7 @@ struct SimulatedAuthenticationTests {
         #expect(e.map(\.type).suffix(4) == [.cardInserted, .cardRecognised, .pinRequested, .authenticated])
         #expect(e.last?.identity?.nom == "MOREAU")
         #expect(e.last?.identity?.rpps == "99700567890")
+        #expect(e.last?.identity?.profession == "Pharmacien")
         #expect(e.last?.assurance == .cpsPin)
         try await pool.remove(reader: pinpad)
         _ = await events(&it, until: .idle)

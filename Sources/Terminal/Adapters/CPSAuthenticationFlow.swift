@@ -65,7 +65,8 @@ public struct CPSAuthenticationFlow: Sendable {
                 }
             return .authenticated(
                 AuthenticatedProfessional(
-                    idNat: i.idNat, rpps: i.rpps, nom: i.nom, prenom: i.prenom, profession: i.profession ?? "",
+                    idNat: i.idNat, rpps: i.rpps, nom: i.nom, prenom: i.prenom,
+                    profession: i.profession.map(professionLabel) ?? "",
                     cardType: i.cardType ?? "CPS"),
                 assurance: assurance)
         case .wrongPin: return .refused(.wrongPin, triesLeft: r.triesLeft)
@@ -82,6 +83,18 @@ public struct CPSAuthenticationFlow: Sendable {
         case .notSupported, .cpsRequired: return .refused(.notSupported)
         case .failed: return .refused(.failed)
         }
+    }
+}
+
+/// The profession in words from its TRE_G15 code (cps.md §4 "Current nomenclatures"); other values as given.
+public func professionLabel(_ code: String) -> String {
+    switch code {
+    case "10": return "Médecin"
+    case "21": return "Pharmacien"
+    case "40": return "Chirurgien-dentiste"
+    case "50": return "Sage-femme"
+    case "60": return "Infirmier"
+    default: return code
     }
 }
 
