@@ -305,11 +305,24 @@ func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 struct KioskFiles: Sendable {
     let files: [String: (String, [UInt8])]
 
+    /// Where the page is looked for, first found wins: `$CARTE_KIOSK_DIR`, the SwiftPM resource bundle beside the
+    /// executable (`Carte_Terminal.resources/kiosk`), `/usr/share/carte/kiosk`. (Not `Bundle.module`, which stops
+    /// the process when the bundle is missing, e.g. an installed binary.) A missing page is a 404, not a crash.
+    static func directory() -> String? {
+        var candidates: [String] = []
+        if let d = ProcessInfo.processInfo.environment["CARTE_KIOSK_DIR"] { candidates.append(d) }
+        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        candidates.append(exe.appendingPathComponent("Carte_Terminal.resources/kiosk").path)
+        candidates.append(Bundle.main.bundleURL.appendingPathComponent("Carte_Terminal.resources/kiosk").path)
+        candidates.append("/usr/share/carte/kiosk")
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/index.html") }
+    }
+
     static func load() -> KioskFiles {
         var out: [String: (String, [UInt8])] = [:]
         let types = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
                      "css": "text/css; charset=utf-8", "svg": "image/svg+xml"]
-        if let dir = Bundle.module.url(forResource: "kiosk", withExtension: nil),
+        if let dir = directory().map({ URL(fileURLWithPath: $0) }),
             let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path)
         {
             for n in names {
