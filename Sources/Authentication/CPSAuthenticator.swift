@@ -90,6 +90,20 @@ public actor CPSAuthenticator {
         }
         a.atr = session.atr
         emit(.processing)
+        // One PC/SC transaction from the first read to the signature: no other application can slip commands (or
+        // a reset) between the PIN and the challenge (SCardBeginTransaction; a FIFO lock on simulated readers).
+        do { try await transport.beginTransaction() } catch {
+            return await failure(.card(.transport(error)), attempt: a, transport: transport)
+        }
+        let result = await runLocked(session: session, transport: transport, confirmLastTry: confirmLastTry, keypad: keypad, attempt: &a)
+        await transport.endTransaction()
+        return result
+    }
+
+    private func runLocked(
+        session: CPSSession, transport: any CardTransport, confirmLastTry: Bool,
+        keypad: @Sendable () async -> SecretPIN?, attempt a: inout Attempt
+    ) async -> AuthenticationResult {
         do {
             let iface = try await session.recognise()
             a.serial = try await session.readSerial()

@@ -151,6 +151,28 @@ struct CPSAuthenticationTests {
         #expect(calls.count == 0)
     }
 
+    @Test("a signature-only certificate in the authentication slot → wrongUsage, no PIN asked")
+    func wrongUsage() async throws {
+        let sign = try Fixture.pki().credentials(forPersona: "cps3-durand").signCert
+        let (reader, _) = try await Fixture.reader(.testCard, "cps3-durand", authCertificate: sign)
+        let calls = CallCounter()
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(r.outcome == .wrongUsage)
+        #expect(calls.count == 0)
+    }
+
+    @Test("a certificate naming another professional than the card's data → identityMismatch, no PIN asked")
+    func identityMismatch() async throws {
+        let other = try Fixture.pki().credentials(forPersona: "cps3-moreau-pharmacist").authCert
+        let (reader, card) = try await Fixture.reader(.testCard, "cps3-durand", authCertificate: other)
+        let calls = CallCounter()
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(r.outcome == .identityMismatch)
+        #expect(r.identity == nil)
+        #expect(calls.count == 0)
+        #expect(card.os.pins[0x01]?.triesLeft == 3)
+    }
+
     @Test("the card signs a different challenge (tampering transport) → signatureInvalid", arguments: CardSource.allCases)
     func tamperedChallenge(source: CardSource) async throws {
         let (reader, _) = try await Fixture.reader(source, "cps3-durand")
