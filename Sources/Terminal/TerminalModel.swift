@@ -142,7 +142,7 @@ public enum AssuranceLevel: String, Sendable, Hashable, Codable {
 public enum RefusalReason: String, Sendable, Hashable, Codable {
     case wrongPin, pinBlocked, lastTryNotConfirmed, revoked, expired, untrusted, signatureInvalid, notSupported
     case pinTimeout, recognitionTimeout, testCardRefused, notRecognised, pinpadRequired, readFailed, badgeNotEnrolled
-    case failed, identityMismatch, cardSwapped
+    case failed, identityMismatch, cardSwapped, tapAndGoExpired
 
     /// The reason for people.
     public var text: String {
@@ -165,6 +165,7 @@ public enum RefusalReason: String, Sendable, Hashable, Codable {
         case .failed: return "the authentication could not be completed"
         case .identityMismatch: return "the card's data do not match its certificate"
         case .cardSwapped: return "the card was swapped during the authentication"
+        case .tapAndGoExpired: return "the tap & go window is over: authenticate with the CPS card again"
         }
     }
 }
@@ -229,6 +230,10 @@ public protocol BadgeRegistry: Sendable {
     /// Removes badge `id`; false when there is no such badge.
     func remove(id: String) async -> Bool
     func list() async -> [EnrolledBadge]
+    /// Records a CPS authentication of `idNat` at `time` (the start of its tap & go window).
+    func noteCPSAuthentication(idNat: String, at time: Date) async
+    /// The last CPS authentication of `idNat`, nil when none.
+    func lastCPSAuthentication(idNat: String) async -> Date?
 }
 
 /// A badge enrolled for tap & go.

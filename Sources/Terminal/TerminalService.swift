@@ -260,6 +260,7 @@ public actor TerminalService {
             e.assurance = assurance
             a.kind = .authenticated
             a.detail = ["idNat": identity.idNat, "assurance": assurance.rawValue, "cardType": identity.cardType]
+            if assurance != .badge { await badges.noteCPSAuthentication(idNat: identity.idNat, at: Date()) }
             metrics.outcome("authenticated")
         case .patientIdentified(_, let patient):
             e.type = .patientIdentified
@@ -422,7 +423,10 @@ public actor TerminalService {
 public actor InMemoryBadgeRegistry: BadgeRegistry {
     var badges: [EnrolledBadge] = []
     var counter = 0
+    var lastCPS: [String: Date] = [:]
     public init() {}
+    public func noteCPSAuthentication(idNat: String, at time: Date) { lastCPS[idNat] = time }
+    public func lastCPSAuthentication(idNat: String) -> Date? { lastCPS[idNat] }
     public func enrol(uid: String, idNat: String) async throws(TerminalError) -> String {
         if let existing = badges.first(where: { $0.uid == uid }) {
             throw .badRequest("badge \(uid) is already enrolled as \(existing.id)")

@@ -60,7 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
             if authentication == nil { logger.warning("the test PKI is not available: CPS decisions from persona data") }
             service = TerminalService(
                 configuration: conf, source: p,
-                runner: SimulatedPersonaFlowRunner(pool: p, badges: badges, authentication: authentication),
+                runner: SimulatedPersonaFlowRunner(
+                    pool: p, badges: badges, authentication: authentication,
+                    tapAndGoWindow: TimeInterval(conf.tapAndGoWindowSeconds)),
                 audit: audit, badges: badges, logger: logger)
         } else {
             pool = nil

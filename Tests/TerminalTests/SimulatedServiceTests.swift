@@ -6,14 +6,17 @@ import Testing
 
 @Suite("Terminal service on simulated readers")
 struct SimulatedServiceTests {
-    func start() async throws -> (TerminalService, SimulatedReaderPool, Task<Void, Never>, AsyncStream<TerminalEvent>.Iterator) {
+    func start(
+        tapAndGoWindow: TimeInterval = 8 * 3600, today: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> (TerminalService, SimulatedReaderPool, Task<Void, Never>, AsyncStream<TerminalEvent>.Iterator) {
         var conf = TerminalConfiguration()
         conf.acceptTestCards = true
         let pool = SimulatedReaderPool()
         let badges = InMemoryBadgeRegistry()
         let audit = try AuditLog(path: temporaryDirectory() + "/audit.sqlite")
         let service = TerminalService(
-            configuration: conf, source: pool, runner: SimulatedPersonaFlowRunner(pool: pool, badges: badges),
+            configuration: conf, source: pool,
+            runner: SimulatedPersonaFlowRunner(pool: pool, badges: badges, tapAndGoWindow: tapAndGoWindow, today: today),
             audit: audit, badges: badges, clock: VirtualClock())
         var it = await service.bus.subscribe().makeAsyncIterator()
         let task = Task { await service.run(tickEvery: nil) }
@@ -92,6 +95,21 @@ struct SimulatedServiceTests {
         try await pool.setPlugged(reader: SimulatedReaderPool.contactlessReaderName, false)
         #expect(await events(&it, until: .readerRemoved).map(\.type) == [.sessionEnded, .readerUnplugged, .readerRemoved])
         #expect(await service.sessionSnapshots().map(\.id) == ["r1-1"])
+    }
+
+    @Test("A badge tap after the tap & go window is refused")
+    func tapAndGoExpired() async throws {
+        // The badge reader's clock is two minutes after the CPS authentication; the window is one minute.
+        var (service, pool, task, it) = try await start(tapAndGoWindow: 60, today: { Date().addingTimeInterval(120) })
+        defer { task.cancel() }
+        try await pool.typeOnPinpad(reader: SimulatedReaderPool.pinpadReaderName, digits: "1234")
+        try await pool.insert(reader: SimulatedReaderPool.pinpadReaderName, persona: "cps3-durand")
+        _ = await events(&it, until: .authenticated)
+        _ = try await service.enrolBadge(uid: "045A3C12B26E80", session: nil)
+        try await pool.insert(reader: SimulatedReaderPool.contactlessReaderName, persona: "desfire-durand")
+        let tap = await events(&it, until: .refused)
+        #expect(tap.last?.reason == "tapAndGoExpired")
+        #expect(tap.last?.reader == "r3")
     }
 
     @Test("1,000 insert/remove cycles of real simulated cards leave no session")

@@ -144,6 +144,8 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
     let pool: SimulatedReaderPool
     let badges: any BadgeRegistry
     let authentication: CPSAuthenticationFlow?
+    /// How long after a CPS authentication a badge tap re-authenticates (configuration `policy.tapAndGoWindow`).
+    let tapAndGoWindow: TimeInterval
     let today: @Sendable () -> Date
 
     /// - Parameter authentication: when given (a policy on the test PKI), professional cards go through the real
@@ -151,11 +153,12 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
     ///   the simulated reader's keypad when the flow starts.
     public init(
         pool: SimulatedReaderPool, badges: any BadgeRegistry, authentication: CPSAuthenticationFlow? = nil,
-        today: @escaping @Sendable () -> Date = { Date() }
+        tapAndGoWindow: TimeInterval = 8 * 3600, today: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.pool = pool
         self.badges = badges
         self.authentication = authentication
+        self.tapAndGoWindow = tapAndGoWindow
         self.today = today
     }
 
@@ -225,6 +228,9 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
             guard let enrolled = await badges.list().first(where: { $0.uid == uid }) else {
                 return .refused(.badgeNotEnrolled)
             }
+            guard let last = await badges.lastCPSAuthentication(idNat: enrolled.idNat),
+                today().timeIntervalSince(last) <= tapAndGoWindow
+            else { return .refused(.tapAndGoExpired) }
             return .authenticated(
                 AuthenticatedProfessional(idNat: enrolled.idNat, nom: b.application?.content.holder ?? "", prenom: "",
                                      profession: "", cardType: "badge"),
