@@ -149,7 +149,7 @@ public enum TerminalAPI {
     /// - Throws: `TerminalError.refusedBind` for a non-loopback host; `.io` when the token file is unreadable.
     public static func application(
         service: TerminalService, binding: APIBinding, simulator: (any SimulatorControl)? = nil,
-        logger: Logger = Logger(label: "carte.api"), onRunning: @escaping @Sendable () async -> Void = {}
+        logger: Logger = Logger(label: "carte.api", factory: { _ in SwiftLogNoOpLogHandler() }), onRunning: @escaping @Sendable () async -> Void = {}
     ) throws(TerminalError) -> some ApplicationProtocol {
         let address: BindAddress
         var token: String?
@@ -189,7 +189,7 @@ public enum TerminalAPI {
     /// - Throws: what `application` throws (refused bind, unreadable token), or the server's start-up error.
     public static func serve(
         service: TerminalService, binding: APIBinding, simulator: (any SimulatorControl)? = nil,
-        notifier: SystemdNotifier = SystemdNotifier(), logger: Logger = Logger(label: "carte.api"),
+        notifier: SystemdNotifier = SystemdNotifier(), logger: Logger = Logger(label: "carte.api", factory: { _ in SwiftLogNoOpLogHandler() }),
         onRunning: @escaping @Sendable () async -> Void = {}
     ) async throws {
         let app = try application(

@@ -63,7 +63,7 @@ public actor TerminalService {
     public init(
         configuration: TerminalConfiguration, source: any ReaderEventSource, runner: any CardFlowRunner,
         audit: AuditLog, badges: (any BadgeRegistry)? = nil, clock: any TerminalClock = SystemTerminalClock(),
-        metrics: TerminalMetrics = TerminalMetrics(), logger: Logger = Logger(label: "carte.serve")
+        metrics: TerminalMetrics = TerminalMetrics(), logger: Logger = Logger(label: "carte.serve", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.configuration = configuration
         self.source = source
