@@ -157,7 +157,7 @@ public actor CPSAuthenticator {
             case .pinpadCancelled: return a.result(.pinEntryCancelled, "PIN entry cancelled on the pinpad; no try used")
             case .pinpadTimeout: return a.result(.pinEntryTimeout, "no PIN typed on the pinpad in time; no try used")
             case .pinpadLengthRejected, .pinpadPINsDiffer:
-                return a.result(.failed, "the pinpad refused the PIN entry (\(verification)); no try used")
+                return a.result(.pinFormatRejected, "the pinpad refused the PIN entry (\(verification)); no try used")
             case .refused(let sw): return a.result(.failed, "the card refused the PIN with status \(sw)")
             }
 
@@ -231,6 +231,7 @@ public actor CPSAuthenticator {
         switch error {
         case .cps4NotSupported: return a.result(.notSupported, error.description)
         case .notACPSCard: return a.result(.notSupported, error.description)
+        case .invalidPINFormat(let why): return a.result(.pinFormatRejected, "\(why); no try used")
         default: break
         }
         switch error.transportError {

@@ -32,6 +32,19 @@ struct CPSAuthenticationTests {
         #expect(card.os.pins[0x01]?.triesLeft == 3)
     }
 
+    @Test("a PIN of the wrong length is refused before the card: pinFormatRejected, no try used",
+          arguments: CardSource.allCases)
+    func pinOfWrongLengthNeverReachesTheCard(source: CardSource) async throws {
+        for typed in ["12", "123456789"] {
+            let (reader, card) = try await Fixture.reader(source, "cps3-durand")
+            let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad(typed, CallCounter()))
+            #expect(r.outcome == .pinFormatRejected)
+            #expect(r.triesLeft == 3)
+            #expect(r.assurance == nil && r.identity == nil)
+            #expect(card.os.pins[0x01]?.triesLeft == 3)
+        }
+    }
+
     @Test("durand, wrong PIN → wrongPin 2, and the card's counter says 2", arguments: CardSource.allCases)
     func durandWrongPIN(source: CardSource) async throws {
         let (reader, card) = try await Fixture.reader(source, "cps3-durand")

@@ -9,18 +9,12 @@ import Testing
 final class RandomCardTransport: CardTransport, @unchecked Sendable {
     let readerName = "Random card"
     private let lock = NSLock()
-    private var state: UInt64
+    private var rng: SplitMix64
     private var count = 0
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     private func next() -> UInt64 {
-        lock.withLock {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        lock.withLock { rng.next() }
     }
 
     var capabilities: ReaderCapabilities { get async { ReaderCapabilities() } }

@@ -93,13 +93,24 @@ import Testing
         #expect(run.stdout.contains("RPPS 99700412345"), "\(run)")
     }
 
-    @Test func throughTheUSBSimulatedReader() throws {
+    /// Through the USB CCID driver and a simulated CCID reader: the TPDU-level reader has no pinpad (keypad entry),
+    /// the APDU-level one is a pinpad reader (the stdin PIN is what the simulated holder types on it).
+    @Test(arguments: [("tpdu", "keypad"), ("apdu", "pinpad"), ("extended-apdu", "keypad")])
+    func throughTheUSBSimulatedReader(level: String, entry: String) throws {
         let run = try Carte.run(
-            ["auth", "--transport", "usb-sim", "--simulate", "cps3-durand", "--reader", "tpdu", "--pin-stdin", "--json"],
+            ["auth", "--transport", "usb-sim", "--simulate", "cps3-durand", "--reader", level, "--pin-stdin", "--json"],
             stdin: "1234\n")
         if Self.isStub(run) { return }
         #expect(run.status == 0, "\(run)")
         #expect(run.jsonValue?["outcome"] == "authenticated", "\(run)")
+        #expect(run.jsonValue?["assurance"] == "cps-pin", "\(run)")
+        #expect(run.jsonValue?["pinEntry"] == .string(entry), "\(run)")
+        let wrong = try Carte.run(
+            ["auth", "--transport", "usb-sim", "--simulate", "cps3-durand", "--reader", level, "--pin-stdin", "--json"],
+            stdin: "9999\n")
+        #expect(wrong.status == 1, "\(wrong)")
+        #expect(wrong.jsonValue?["outcome"] == "wrongPin", "\(wrong)")
+        #expect(wrong.jsonValue?["triesLeft"] == 2, "\(wrong)")
     }
 
     /// No PIN on stdin: nothing is presented, so no try is used.

@@ -152,7 +152,7 @@ import Testing
 
     @Test("parsers never crash on random and mutated inputs (deterministic seed)")
     func noCrash() {
-        var rng = SplitMix(seed: 0xC95_5EED)
+        var rng = SplitMix64(seed: 0xC95_5EED)
         let seeds: [[UInt8]] = [Self.efATR, [UInt8](hex: "5A 0A 80 25 00 00 01 99 21 38 45 0F")!, Self.namePS, Self.idCard,
             [UInt8](hex: "70 16 BF 81 01 12 A0 10 9A 01 03 9B 01 03 A1 08 8C 06 F3 00 00 13 FF 00")!]
         for i in 0..<3000 {
@@ -176,18 +176,6 @@ import Testing
             _ = try? CPSHolder(idCard: nil, name: b, info: nil)
             _ = try? CPSSituation(parsing: b, index: 1)
         }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
