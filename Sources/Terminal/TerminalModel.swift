@@ -142,7 +142,7 @@ public enum AssuranceLevel: String, Sendable, Hashable, Codable {
 public enum RefusalReason: String, Sendable, Hashable, Codable {
     case wrongPin, pinBlocked, lastTryNotConfirmed, revoked, expired, untrusted, signatureInvalid, notSupported
     case pinTimeout, recognitionTimeout, testCardRefused, notRecognised, pinpadRequired, readFailed, badgeNotEnrolled
-    case failed, identityMismatch, cardSwapped, tapAndGoExpired
+    case failed, identityMismatch, cardSwapped, tapAndGoExpired, pinFormatRejected
 
     /// The reason for people.
     public var text: String {
@@ -165,6 +165,7 @@ public enum RefusalReason: String, Sendable, Hashable, Codable {
         case .failed: return "the authentication could not be completed"
         case .identityMismatch: return "the card's data do not match its certificate"
         case .cardSwapped: return "the card was swapped during the authentication"
+        case .pinFormatRejected: return "the PIN does not have the length the card expects; nothing was sent to the card"
         case .tapAndGoExpired: return "the tap & go window is over: authenticate with the CPS card again"
         }
     }

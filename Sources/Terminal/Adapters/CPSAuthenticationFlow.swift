@@ -73,6 +73,7 @@ public struct CPSAuthenticationFlow: Sendable {
         case .pinBlocked: return .refused(.pinBlocked, triesLeft: 0)
         case .lastTryNotConfirmed: return .refused(.lastTryNotConfirmed, triesLeft: r.triesLeft)
         case .pinEntryCancelled, .pinEntryTimeout: return .refused(.pinTimeout, triesLeft: r.triesLeft)
+        case .pinFormatRejected: return .refused(.pinFormatRejected, triesLeft: r.triesLeft)
         case .revoked: return .refused(.revoked)
         case .expired: return .refused(.expired)
         case .untrusted, .crlStale, .wrongUsage: return .refused(.untrusted)
