@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "TerminalTests",
             dependencies: [
-                "Terminal", "CardSimulator", "ISO7816",
+                "Terminal", "Authentication", "CardSimulator", "ISO7816",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/TerminalTests"),
