@@ -332,6 +332,7 @@ public actor TerminalService {
         if let reason = delivered.reason { meta["reason"] = "\(reason)" }
         if let i = delivered.identity { meta["idNat"] = "\(i.idNat)" }
         if let p = delivered.patient { meta["nir"] = "\(p.insuredNIRMasked)" }
+        if let b = delivered.badge { meta["badge"] = "\(b.id)" }
         logger.info("\(delivered.type.rawValue)", metadata: meta)
         if let record { await auditAppend(record) }
     }
@@ -415,6 +416,8 @@ public actor TerminalService {
     /// - Throws: `.badRequest` when badges are not configured or the badge reader is not a badge reader, holds no
     ///   card, or the badge is refused (UID-only, wrong key, no number); `.noSuchReader`; `.notAuthenticated` when
     ///   the session is not a current `cps-pin` authentication or it is older than the enrolment delay.
+    /// The badge reader must be idle between its own tap flow and this call (a flow in progress is refused); the
+    /// service does not lock the reader against a card swapped in during the enrolment itself.
     public func enrolBadge(session: String, badgeReader: String?) async throws(TerminalError) -> EnrolledBadge {
         guard let badges else {
             throw .badRequest("badge enrolment is not available: no site master key is configured (badges.siteKeyFile)")
@@ -425,10 +428,9 @@ public actor TerminalService {
             }
             return nil
         }.first
-        func refuse(_ e: TerminalError, _ why: String, badge: String? = nil) async -> TerminalError {
-            var d = ["session": session, "why": why]
-            if let badge { d["badge"] = badge }
-            await auditAppend(AuditRecord(kind: .badgeEnrolmentRefused, reader: badgeReader, session: session, detail: d))
+        func refuse(_ e: TerminalError, _ why: String) async -> TerminalError {
+            await auditAppend(AuditRecord(
+                kind: .badgeEnrolmentRefused, reader: badgeReader, session: session, detail: ["session": session, "why": why]))
             return e
         }
         guard let (_, identity, authenticatedAt) = professional else {
@@ -474,8 +476,9 @@ public actor TerminalService {
     }
 
     /// Revokes the enrolment of badge `number` (`BadgeAuthenticator.revoke`): its taps are refused from now on.
-    /// Audited (`badgeRevoked`) and published. - Returns: false when no such badge is enrolled.
-    /// - Throws: `.badRequest` when badges are not configured, `.database` when the store fails.
+    /// Audited (`badgeRevoked`, the badge number) and published.
+    /// - Returns: false when no such badge is enrolled.
+    /// - Throws: `.badRequest` when badges are not configured, `.io` when the enrolment store fails.
     public func revokeBadge(number: String) async throws(TerminalError) -> Bool {
         guard let badges else { throw .badRequest("badges are not configured (badges.siteKeyFile)") }
         let revoked: Bool
@@ -492,7 +495,7 @@ public actor TerminalService {
     }
 
     /// Every badge enrolment, revoked ones included (`GET /v1/badges`); empty when badges are not configured.
-    /// - Throws: `.database` when the store fails.
+    /// - Throws: `.io` when the enrolment store fails.
     public func badgeEnrolments() async throws(TerminalError) -> [EnrolledBadge] {
         guard let badges else { return [] }
         do { return try await badges.authenticator.store.enrolments().map(EnrolledBadge.init) } catch {

@@ -13,8 +13,11 @@ struct ServeCommand: AsyncParsableCommand {
             Reads the YAML configuration (default /etc/carte/carte.yaml when it exists; see \
             Hardware/carte.example.yaml). A bad configuration stops start-up with `line N: reason` (exit 2). \
             --simulate runs on three simulated readers (pinpad, contact, contactless) and mounts \
-            /v1/simulator/readers/{id}/insert|remove|keypad|unplug|plug. Under systemd (Type=notify) it sends \
-            READY=1, WATCHDOG=1 and STOPPING=1 on $NOTIFY_SOCKET.
+            /v1/simulator/readers/{id}/insert|remove|keypad|unplug|plug. Badges authenticate only by DESFire \
+            AES with keys diversified from the site master key (badges.siteKeyFile, mode 0600; --simulate: the \
+            personas' synthetic key); enrolments live in SQLite (badges.database, default badges.sqlite next to the \
+            audit database). Under systemd (Type=notify) it sends READY=1, WATCHDOG=1 and STOPPING=1 on \
+            $NOTIFY_SOCKET.
             """)
 
     @Option(help: "The YAML configuration file.") var config: String?
@@ -35,7 +38,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if simulate {
             conf.acceptTestCards = true
-            if config == nil && db == nil { conf.databasePath = NSTemporaryDirectory() + "carte-simulate-audit.sqlite" }
+            if config == nil && db == nil {
+                conf.databasePath = NSTemporaryDirectory() + "carte-simulate-audit.sqlite"
+                conf.badgeDatabasePath = NSTemporaryDirectory() + "carte-simulate-badges.sqlite"
+            }
             if config == nil && listen == nil && socket == nil {
                 conf.api = .unixSocket(path: NSTemporaryDirectory() + "carte-simulate.sock", mode: 0o660)
             }
