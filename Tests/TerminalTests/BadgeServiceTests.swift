@@ -286,6 +286,61 @@ struct BadgeServiceTests {
         }
     }
 
+    @Test("The PC/SC runner (ModuleCardFlowRunner) taps badges through BadgeAuthenticator on the reader's transport")
+    func moduleRunnerTap() async throws {
+        let key = try #require(TerminalBadges.simulatedSiteMasterKey())
+        let clock = BadgeTestClock()
+        let store = InMemoryBadgeEnrolmentStore()
+        let descriptor = ReaderDescriptor(name: "ACS ACR122U PICC Interface 00 00", isContactless: true)
+        actor Progress {
+            var seen: [CardFlowProgress] = []
+            func add(_ p: CardFlowProgress) { seen.append(p) }
+        }
+        func tap(_ persona: String, badges: TerminalBadges?) async throws -> (CardFlowOutcome, [CardFlowProgress]) {
+            let reader = SimulatedReader(name: descriptor.name, configuration: .contactless())
+            try await reader.insert(persona: persona)
+            let atr = try await reader.connect(preferred: [.t1]).atr
+            await reader.disconnect(.reset)
+            let runner = ModuleCardFlowRunner(transport: { _ in reader }, badges: badges)
+            let progress = Progress()
+            let outcome = await runner.run(
+                reader: descriptor, role: .badge, atr: atr, pinEntry: PINMailbox(), progress: { await progress.add($0) })
+            return (outcome, await progress.seen)
+        }
+        let badges = TerminalBadges(
+            store: store, siteMasterKey: key, window: 3600, enrolmentDelay: 300, now: { clock.now }, transport: { _ in nil })
+        let (visitor, visitorProgress) = try await tap("uid-visitor", badges: badges)
+        #expect(visitor == .refused(.notSupported))
+        #expect(visitorProgress.count == 2)
+        if case .badgeTapped(let number, let outcome, _) = visitorProgress.last {
+            #expect(number == nil)
+            #expect(outcome == "notSupported")
+        } else {
+            Issue.record("no badgeTapped progress: \(visitorProgress)")
+        }
+        let (unknown, unknownProgress) = try await tap("desfire-durand", badges: badges)
+        #expect(unknown == .refused(.badgeNotEnrolled))
+        #expect(unknownProgress.first == .recognised(.desfire, isTestCard: false))
+        #expect(unknownProgress.last == .badgeTapped(badgeNumber: "B-000417", outcome: "notSupported", detail: "this badge is not enrolled"))
+        // Enrolled (as the service would after a CPS+PIN authentication): the tap authenticates at `badge`.
+        let identity = AuthenticatedProfessional(
+            idNat: "899700412345", rpps: "99700412345", nom: "DURAND", prenom: "ALICE", profession: "Médecin", cardType: "CPS")
+        let reader = SimulatedReader(name: descriptor.name, configuration: .contactless())
+        try await reader.insert(persona: "desfire-durand")
+        let enrolled = await badges.authenticator.enrol(
+            badge: reader, after: TerminalService.cpsPinResult(identity, at: clock.now, session: "r1-1"))
+        guard case .enrolled(let e) = enrolled else {
+            Issue.record("enrolment refused: \(enrolled)")
+            return
+        }
+        #expect(e.badgeNumber == "B-000417")
+        let (tapped, _) = try await tap("desfire-durand", badges: badges)
+        #expect(tapped == .authenticated(identity, assurance: .badge))
+        // Without a site key nothing authenticates a badge.
+        let (unconfigured, _) = try await tap("desfire-durand", badges: nil)
+        #expect(unconfigured == .refused(.notSupported))
+    }
+
     @Test("Tap results map to the service's outcomes by the Authentication result, not by text")
     func tapOutcomeMapping() {
         let t = Date(timeIntervalSince1970: 0)
