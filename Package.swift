@@ -124,7 +124,7 @@ let package = Package(
             path: "Tests/DemoTests"),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],
+            dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816", "Vitale", "CPS"],
             path: "Tests/EndToEndTests"),
         .testTarget(name: "CLITests", dependencies: ["ISO7816"], path: "Tests/CLITests"),
     ],
