@@ -37,7 +37,7 @@ public struct TerminalConfiguration: Sendable, Hashable {
     public var crlDirectory: String?
     public var requirePinpad = false
     /// How long a badge tap re-authenticates a professional after a CPS authentication, in seconds.
-    public var tapAndGoWindowSeconds = 8 * 3600
+    public var tapAndGoWindowSeconds = 12 * 3600  // issue 5: default 12 h
     public var acceptTestCards = false
     public var pinTimeoutSeconds = 60
     public var recognitionTimeoutSeconds = 10
