@@ -56,12 +56,19 @@ let package = Package(
             resources: [.copy("Fixtures/personas.json")]),
         .target(name: "VirtualPCD", dependencies: ["CardSimulator"], path: "Simulators/VirtualPCD"),
 
+        // MARK: Benchmarks (carte bench)
+        .target(
+            name: "CarteBench",
+            dependencies: ["ISO7816", "INS", "Vitale", "CarteCrypto", "CardSimulator"],
+            path: "Sources/Benchmarks",
+            resources: [.copy("Resources/insc_batch.py"), .copy("C/pcsc_loop.c")]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "carte",
             dependencies: [
                 "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "Terminal",
-                "PCSC", "CCID", "CardSimulator", "VirtualPCD",
+                "PCSC", "CCID", "CardSimulator", "VirtualPCD", "CarteBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -79,6 +86,10 @@ let package = Package(
             name: "CardApplicationTests",
             dependencies: ["Vitale", "CPS", "Badges", "INS", "CardSimulator", "ISO7816"],
             path: "Tests/CardApplicationTests"),
+        .testTarget(
+            name: "FaultMatrixTests",
+            dependencies: ["Vitale", "CardSimulator", "ISO7816"],
+            path: "Tests/FaultMatrixTests"),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],

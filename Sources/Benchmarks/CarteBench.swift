@@ -1,0 +1,71 @@
+import Foundation
+
+/// `carte bench`: every figure of issue 9 in one JSON document
+/// `{"build", "flows": {"cpsAuthentication", "vitaleRead", "badgeAuthentication"}, "peers", "host", "insc", "service"}`.
+///
+/// Flow figures are virtual and deterministic (`FlowFigures`); host-time figures (INS-C, host overhead) are
+/// measured in this run and compared as ratios within it. A figure that cannot be produced here is an object
+/// `{"skipped": "<why>"}` (or `null` with a `reason` for a flow), never an invented number.
+public enum CarteBench {
+    /// What to run.
+    public struct Options: Sendable, Hashable {
+        /// Rows of the INS-C batch figure (issue 9: 1,000,000).
+        public var inscRows: Int
+        /// Skip the INS-C figure (it takes seconds; the flows take milliseconds).
+        public var skipINSC: Bool
+        public init(inscRows: Int = 1_000_000, skipINSC: Bool = false) {
+            self.inscRows = inscRows
+            self.skipINSC = skipINSC
+        }
+    }
+
+    /// "debug" or "release": host-time figures (INS-C rows/s, host overhead) mean something only in release.
+    public static var buildConfiguration: String {
+        #if DEBUG
+            return "debug"
+        #else
+            return "release"
+        #endif
+    }
+
+    /// Runs every benchmark and returns the JSON document (a dictionary ready for `JSONSerialization`).
+    public static func run(_ options: Options = Options()) async -> [String: Any] {
+        var flows: [String: Any] = [:]
+        do {
+            flows["vitaleRead"] = try await VitaleReadBenchmark.run().json
+        } catch {
+            flows["vitaleRead"] = NSNull()
+            flows["vitaleReadReason"] = error.description
+        }
+        flows["cpsAuthentication"] = NSNull()
+        flows["cpsAuthenticationReason"] =
+            "not in this build: needs the simulated CPS3 card (branch cpssim) and CPSSession (branch auth)"
+        flows["badgeAuthentication"] = NSNull()
+        flows["badgeAuthenticationReason"] =
+            "not in this build: needs the simulated DESFire badge and BadgeSession (branch badges)"
+
+        var insc: [String: Any]
+        if options.skipINSC {
+            insc = ["skipped": "--skip-insc was given"]
+        } else {
+            do {
+                insc = try INSCBatchBenchmark.run(rows: options.inscRows).json
+            } catch {
+                insc = ["skipped": error.description]
+            }
+        }
+        insc["build"] = buildConfiguration
+
+        return [
+            "build": buildConfiguration,
+            "flows": flows,
+            "insc": insc,
+            "host": HostBenchmark.run(),
+            "peers": [
+                "skipped":
+                    "needs the simulated CPS3 card attached to pcscd through vpcd (branches cpssim, pcsc) and our CPS stack (branch auth); not in this build"
+            ],
+            "service": ["skipped": "needs the terminal service (branch terminal); not in this build"],
+        ]
+    }
+}
