@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: System C libraries (pkg-config names: openssl, libpcsclite, libusb-1.0)
@@ -36,7 +37,9 @@ let package = Package(
         .target(name: "Badges", dependencies: ["ISO7816", "CarteCrypto"], path: "Sources/Badges"),
         .target(
             name: "Authentication",
-            dependencies: ["ISO7816", "CPS", "Badges", "CarteCrypto", "INS"],
+            dependencies: [
+                "ISO7816", "CPS", "Badges", "CarteCrypto", "INS", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Sources/Authentication"),
         .target(
             name: "Terminal",
@@ -55,11 +58,24 @@ let package = Package(
             name: "CardSimulator", dependencies: ["ISO7816", "CarteCrypto"], path: "Simulators/CardSimulator",
             resources: [.copy("Fixtures/personas.json")]),
         .target(name: "VirtualPCD", dependencies: ["CardSimulator"], path: "Simulators/VirtualPCD"),
+        .target(
+            name: "CCIDDevice", dependencies: ["CCID", "CardSimulator", "ISO7816"], path: "Simulators/CCIDDevice"),
+
+        // MARK: The main job: the whole access flow on simulated cards (`carte demo`)
+        .target(
+            name: "CarteDemo",
+            dependencies: [
+                "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "CarteCrypto", "CardSimulator",
+                "PCSC", "VirtualPCD",
+            ],
+            path: "Sources/Demo"),
 
         // MARK: Benchmarks (carte bench)
         .target(
             name: "CarteBench",
-            dependencies: ["ISO7816", "INS", "Vitale", "CarteCrypto", "CardSimulator"],
+            dependencies: [
+                "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "CarteCrypto", "CardSimulator",
+            ],
             path: "Sources/Benchmarks",
             resources: [.copy("Resources/insc_batch.py"), .copy("C/pcsc_loop.c")]),
 
@@ -68,7 +84,7 @@ let package = Package(
             name: "carte",
             dependencies: [
                 "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "Terminal",
-                "PCSC", "CCID", "CardSimulator", "VirtualPCD", "CarteBench",
+                "PCSC", "CCID", "CCIDDevice", "CardSimulator", "VirtualPCD", "CarteDemo", "CarteBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -83,13 +99,23 @@ let package = Package(
             path: "Tests/CardSimulatorTests"),
         .testTarget(name: "PCSCTests", dependencies: ["PCSC", "ISO7816"], path: "Tests/PCSCTests"),
         .testTarget(
+            name: "CCIDTests", dependencies: ["CCID", "CCIDDevice", "ISO7816", "CardSimulator"],
+            path: "Tests/CCIDTests"),
+        .testTarget(
             name: "CardApplicationTests",
-            dependencies: ["Vitale", "CPS", "Badges", "INS", "CardSimulator", "ISO7816"],
+            dependencies: ["Vitale", "CPS", "Badges", "INS", "CardSimulator", "ISO7816", "CarteCrypto"],
             path: "Tests/CardApplicationTests"),
         .testTarget(
             name: "FaultMatrixTests",
-            dependencies: ["Vitale", "CardSimulator", "ISO7816"],
+            dependencies: ["Vitale", "CPS", "Badges", "Authentication", "CardSimulator", "ISO7816", "CarteCrypto"],
             path: "Tests/FaultMatrixTests"),
+        .testTarget(
+            name: "AuthenticationTests",
+            dependencies: ["Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto"],
+            path: "Tests/AuthenticationTests"),
+        .testTarget(
+            name: "DemoTests", dependencies: ["CarteDemo", "CardSimulator", "Vitale", "VirtualPCD"],
+            path: "Tests/DemoTests"),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],

@@ -1,11 +1,202 @@
 import ArgumentParser
+import Authentication
+import CPS
+import CardSimulator
+import CarteCrypto
+import Foundation
+import ISO7816
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `carte auth [--reader NAME] [--pin-stdin] [--confirm-last-try] [--json] [--transport …] [--simulate PERSONA]`
+/// (`../shared/specs/cli.md`): strong authentication with the CPS in the reader (PIN, challenge–response,
+/// certificate chain and CRL), decided locally by `CPSAuthenticator`.
+///
+/// The PIN comes from the reader's pinpad when it has one, else from stdin with `--pin-stdin`, else it is prompted on
+/// the terminal without echo; it is held in a `SecretPIN` and never printed. Trust anchors: the simulator's test PKI
+/// with `--simulate`, else `--trust-anchor FILE` (PEM/DER, repeatable) and `--crl-dir DIR`.
+/// Exit codes: 0 authenticated; 1 refused (wrong PIN, revoked…, card not supported); 2 usage; 3 card/reader failure.
 struct AuthCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "auth", abstract: "Strong authentication with the card in the reader.")
+    static let configuration = CommandConfiguration(
+        commandName: "auth", abstract: "Strong authentication with the card in the reader.",
+        discussion: """
+            The PIN is typed on the reader's pinpad when it has one; otherwise it is read from stdin (--pin-stdin) or \
+            prompted without echo. With one PIN try left, nothing is presented unless --confirm-last-try is given.
+            """)
 
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp(visibility: .hidden)) var rest: [String] = []
+    @Option(name: .customLong("reader"), help: "The reader to use (default: the first with a card).")
+    var reader: String?
+
+    @Flag(name: .customLong("pin-stdin"), help: "Read the PIN from the first line of stdin (when the reader has no pinpad).")
+    var pinStdin = false
+
+    @Flag(name: .customLong("confirm-last-try"), help: "Present the PIN even when only one try is left.")
+    var confirmLastTry = false
+
+    @Flag(name: .customLong("json"), help: "Print one JSON document.")
+    var json = false
+
+    @Option(name: .customLong("transport"), help: "Reader backend: pcsc, usb, usb-sim or sim.")
+    var transport: TransportChoice = .pcsc
+
+    @Option(name: .customLong("simulate"), help: "Authenticate with an in-process simulated card of this persona.")
+    var simulate: String?
+
+    @Option(name: .customLong("trust-anchor"), help: "A trusted root certificate file (PEM or DER); repeatable.")
+    var trustAnchors: [String] = []
+
+    @Option(name: .customLong("crl-dir"), help: "Directory of CRL files (PEM or DER) of the trusted CAs.")
+    var crlDirectory: String?
+
+    @Option(name: .customLong("crl-grace"), help: "Seconds a CRL is still accepted after its nextUpdate (default 0).")
+    var crlGrace: Double = 0
 
     func run() async throws {
-        throw notAvailableYet("auth")
+        let validator: CertificatePathValidator
+        do {
+            validator = try makeValidator()
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            printError("the trust anchors cannot be loaded: \(error)")
+            throw CarteExit.usage
+        }
+
+        let t: any CardTransport
+        do {
+            t = try await openTransport(choice: transport, reader: reader, simulate: simulate)
+        } catch {
+            printError(error.description)
+            throw error.exitCode
+        }
+
+        let authenticator = CPSAuthenticator(policy: AuthenticationPolicy(validator: validator))
+        let fromStdin = pinStdin
+        let result = await authenticator.authenticate(transport: t, confirmLastTry: confirmLastTry) {
+            fromStdin ? AuthCommand.readPIN(fd: 0, prompt: nil) : AuthCommand.promptPIN()
+        }
+        await t.disconnect(.leave)
+
+        if json {
+            print(ReadJSON.render(AuthCommand.jsonObject(result)))
+        } else {
+            print(AuthCommand.text(result))
+        }
+        if let code = AuthCommand.exitCode(for: result.outcome) {
+            if !json || result.outcome != .authenticated { printError(result.detail) }
+            throw code
+        }
+    }
+
+    private func makeValidator() throws -> CertificatePathValidator {
+        if simulate != nil || transport == .sim {
+            var v = try TestPKI.shared().validator(crlGracePeriod: crlGrace)
+            for f in trustAnchors { v.trustAnchors += try Certificate.load(path: f) }
+            return v
+        }
+        guard !trustAnchors.isEmpty else {
+            printError("no trust anchors: give --trust-anchor FILE (IGC-Santé roots) and --crl-dir DIR")
+            throw CarteExit.usage
+        }
+        return try CertificatePathValidator(trustAnchorFiles: trustAnchors, crlDirectory: crlDirectory, crlGracePeriod: crlGrace)
+    }
+
+    /// nil for success (exit 0); 3 for card/reader failures; 1 for every refusal.
+    static func exitCode(for outcome: AuthenticationOutcome) -> ExitCode? {
+        switch outcome {
+        case .authenticated: return nil
+        case .cardRemoved, .failed: return CarteExit.failure
+        default: return CarteExit.refused
+        }
+    }
+
+    /// The JSON document of cli.md: `outcome`, `triesLeft`, `assurance`, `identity`, `certificate` (+ `pinEntry`,
+    /// `revocationReason`, `time`, `detail`). Absent values are `null`.
+    static func jsonObject(_ r: AuthenticationResult) -> [String: Any] {
+        var o: [String: Any] = [
+            "outcome": r.outcome.rawValue,
+            "triesLeft": r.triesLeft.map { $0 as Any } ?? NSNull(),
+            "assurance": r.assurance?.rawValue ?? NSNull(),
+            "pinEntry": r.pinEntry?.rawValue ?? NSNull(),
+            "time": ISO8601DateFormatter().string(from: r.time),
+            "detail": r.detail,
+        ]
+        if let i = r.identity {
+            o["identity"] = [
+                "idNat": i.idNat, "rpps": i.rpps ?? NSNull(), "nom": i.nom, "prenom": i.prenom,
+                "profession": i.profession ?? NSNull(), "cardType": i.cardType ?? NSNull(),
+                "healthProfessional": i.isHealthProfessional,
+            ] as [String: Any]
+        } else {
+            o["identity"] = NSNull()
+        }
+        if let c = r.certificate {
+            o["certificate"] = ["subject": c.subject, "serial": c.serial, "sha256": c.sha256]
+        } else {
+            o["certificate"] = NSNull()
+        }
+        o["revocationReason"] = r.revocationReason.map { $0.description as Any } ?? NSNull()
+        return o
+    }
+
+    static func text(_ r: AuthenticationResult) -> String {
+        var lines: [String] = []
+        if r.outcome == .authenticated, let i = r.identity {
+            let who = "\(i.prenom) \(i.nom)"
+            let id = i.rpps.map { "RPPS \($0)" } ?? "IdNat \(i.idNat)"
+            let role = i.isHealthProfessional ? "health professional" : "staff, not a health professional"
+            lines.append("authenticated   \(who) (\(id), \(i.cardType ?? "card"), \(role))")
+            lines.append("assurance       \(r.assurance?.rawValue ?? "-")")
+        } else {
+            lines.append("refused         \(r.outcome.rawValue): \(r.detail)")
+        }
+        if let n = r.triesLeft { lines.append("PIN tries left  \(n)") }
+        if let m = r.pinEntry { lines.append("PIN entry       \(m.rawValue)") }
+        if let c = r.certificate {
+            lines.append("certificate     \(c.subject)")
+            lines.append("                serial \(c.serial), SHA-256 \(c.sha256)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    // MARK: PIN entry (keypad)
+
+    /// Reads one line from `fd` into a buffer that is wiped once the `SecretPIN` holds it.
+    static func readPIN(fd: Int32, prompt: String?) -> SecretPIN? {
+        if let prompt {
+            var p = Array(prompt.utf8)
+            _ = p.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        }
+        var buffer: [UInt8] = []
+        var byte: UInt8 = 0
+        while buffer.count < 32 {
+            let n = read(fd, &byte, 1)
+            if n <= 0 || byte == 0x0A { break }
+            buffer.append(byte)
+        }
+        byte = 0
+        return SecretPIN(consuming: &buffer)
+    }
+
+    /// Prompts on the terminal with echo off (termios), restoring the terminal afterwards.
+    static func promptPIN() -> SecretPIN? {
+        let fd = open("/dev/tty", O_RDWR)
+        guard fd >= 0 else { return readPIN(fd: 0, prompt: "PIN: ") }
+        defer { close(fd) }
+        var old = termios()
+        guard tcgetattr(fd, &old) == 0 else { return readPIN(fd: fd, prompt: "PIN: ") }
+        var quiet = old
+        quiet.c_lflag &= ~tcflag_t(ECHO)
+        _ = tcsetattr(fd, TCSAFLUSH, &quiet)
+        defer {
+            _ = tcsetattr(fd, TCSAFLUSH, &old)
+            var nl: [UInt8] = [0x0A]
+            _ = nl.withUnsafeMutableBytes { write(2, $0.baseAddress, 1) }
+        }
+        return readPIN(fd: fd, prompt: "PIN: ")
     }
 }

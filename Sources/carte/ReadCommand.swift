@@ -88,8 +88,10 @@ struct ReadCommand: AsyncParsableCommand {
                 printError(error.description)
                 return CarteExit.failure
             }
-        case .cps3, .cps3Contactless, .desfire, .iso14443:
-            // Plug-in point for the CPS and badge readers.
+        case .cps3, .cps3Contactless:
+            return await CPSReadReport.readAndPrint(channel: channel, kind: kind, json: json)
+        case .desfire, .iso14443:
+            // Plug-in point for the badge reader.
             printError("reading a \(kind.rawValue) card is not available yet in this build")
             return CarteExit.usage
         case .cps4:

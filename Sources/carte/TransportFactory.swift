@@ -1,6 +1,9 @@
 import ArgumentParser
+import CCID
+import CCIDDevice
 import CardSimulator
 import ISO7816
+import PCSC
 
 /// Why `openTransport` could not give a transport, with the CLI exit code it maps to (cli.md).
 enum TransportOpenError: Error, CustomStringConvertible {
@@ -27,28 +30,57 @@ enum TransportOpenError: Error, CustomStringConvertible {
 
 /// Opens the reader backend for a command (`--transport`, `--reader`, `--simulate`; cli.md conventions).
 ///
-/// INTEGRATION HOOK: `sim` and `--simulate PERSONA` give an in-process `SimulatedReader` holding that persona's card.
-/// `pcsc` (the PC/SC binding of branch `pcsc`), `usb` and `usb-sim` (the CCID driver) are to be wired here by the
-/// integrator; until then they answer "not available yet" (exit 2).
+/// - `sim` (or `--simulate PERSONA` with `pcsc`/`sim`): an in-process `SimulatedReader` holding that persona's card.
+/// - `pcsc`: the PC/SC binding (`PCSCCard`); `--reader` picks the reader by name, else the first reader with a card.
+/// - `usb`: the USB CCID driver over libusb (no pcscd); `--reader` picks a reader by name, else the first one.
+/// - `usb-sim` with `--simulate PERSONA`: the CCID driver talking to a simulated CCID device holding that persona's
+///   card; `--reader apdu|extended-apdu|tpdu` picks the simulated reader's exchange level (default `apdu`).
 /// - Parameters:
 ///   - choice: the backend (`--transport`, default `pcsc`).
-///   - reader: the reader name (`--reader`); for the simulator, the simulated reader's name.
-///   - simulate: a persona id of personas.json (`--simulate`); implies the simulator whatever `choice` says.
-/// - Throws: `TransportOpenError`.
+///   - reader: the reader name (`--reader`).
+///   - simulate: a persona id of personas.json (`--simulate`).
+/// - Throws: `TransportOpenError` (`usage` → exit 2, `failure` → exit 3).
 func openTransport(choice: TransportChoice, reader: String?, simulate: String?) async throws(TransportOpenError)
     -> any CardTransport
 {
-    if simulate != nil || choice == .sim {
+    switch choice {
+    case .usbSim:
+        guard let persona = simulate else {
+            throw .usage("--transport usb-sim needs --simulate PERSONA (see carte simulate --list)")
+        }
+        let levelName = reader ?? CCIDSimulatedReader.Level.apdu.rawValue
+        guard let level = CCIDSimulatedReader.Level(rawValue: levelName) else {
+            let names = CCIDSimulatedReader.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw .usage("with --transport usb-sim, --reader is the simulated reader's level: \(names)")
+        }
+        do { return try CCIDSimulatedReader.make(persona: persona, level: level).transport } catch {
+            throw .usage(error.description)
+        }
+    case .sim:
         guard let persona = simulate else {
             throw .usage("--transport sim needs --simulate PERSONA (see carte simulate --list)")
         }
-        let r = SimulatedReader(name: reader ?? "Carte simulated reader 00")
-        do { try await r.insert(persona: persona) } catch { throw .usage(error.description) }
-        return r
+        return try await simulatedReader(persona: persona, name: reader)
+    case .pcsc:
+        if let persona = simulate { return try await simulatedReader(persona: persona, name: reader) }
+        do { return try await PCSCCard.open(reader: reader) } catch { throw .failure(error.description) }
+    case .usb:
+        if simulate != nil { throw .usage("--simulate goes with --transport sim or usb-sim, not usb") }
+        let readers: [CCIDUSBDeviceInfo]
+        let context: LibUSBContext
+        do {
+            context = try LibUSBContext()
+            readers = try context.enumerateReaders()
+        } catch { throw .failure(error.description) }
+        guard let info = readers.first(where: { reader == nil || $0.readerName.contains(reader!) }) else {
+            throw .failure(readers.isEmpty ? "no USB CCID reader found" : "no USB CCID reader named '\(reader!)'")
+        }
+        do { return try context.openTransport(info) } catch { throw .failure(error.description) }
     }
-    switch choice {
-    case .pcsc: throw .notAvailable("the pcsc transport is not wired into this command yet; use --simulate PERSONA")
-    case .usb, .usbSim: throw .notAvailable("the \(choice.rawValue) transport is not wired into this command yet; use --simulate PERSONA")
-    case .sim: throw .usage("--transport sim needs --simulate PERSONA")
-    }
+}
+
+private func simulatedReader(persona: String, name: String?) async throws(TransportOpenError) -> SimulatedReader {
+    let r = SimulatedReader(name: name ?? "Carte simulated reader 00")
+    do { try await r.insert(persona: persona) } catch { throw .usage(error.description) }
+    return r
 }

@@ -78,7 +78,8 @@ import Testing
     @Test func profilesNotYetRegisteredAnswerSixDZeroWithTheRightATR() throws {
         let cps = try PersonaCatalog.makeCard(persona: "cps3-durand")
         #expect(hx(cps.atr) == "3B AC 00 40 2A 00 12 25 00 64 80 00 03 10 00 90 00")
-        #expect(hx(cps.process(h("00 A4 00 00 02 3F 00"))) == "6D 00")
+        // CPS personas now have their profile (CPS3Card.swift): the T=0 card answers the FCI through 61 xx.
+        #expect(hx(cps.process(h("00 A4 00 00 02 3F 00"))) == "61 2A")
         let badge = try PersonaCatalog.makeCard(persona: "desfire-durand")
         #expect(hx(badge.atr) == "3B 81 80 01 80 80")
         #expect((badge as? any ContactlessCapableCard)?.contactless?.uid == h("04 5A 3C 12 B2 6E 80"))
@@ -100,7 +101,7 @@ import Testing
             guard case .badge(let b) = p else { return nil }
             return MuteApplicationCard(atr: b.atrBytes, contactless: ContactlessInterface(uid: [0x01], historicalBytes: []))
         }
-        defer { CardProfiles.register("iso14443a-uid") { _, _ in nil } }
+        defer { CardProfiles.unregister("iso14443a-uid") }
         let c = try PersonaCatalog.makeCard(persona: "uid-visitor")
         #expect((c as? any ContactlessCapableCard)?.contactless?.uid == [0x01])
     }

@@ -102,8 +102,8 @@ func expectTransportError(
         try await b.insert(persona: "vitale2-martin")
         _ = try await a.connect(preferred: [.t0])
         _ = try await b.connect(preferred: [.t0])
-        // RufusAdmin's probe: SELECT 3F00 fails on the CPS slot, works on the Vitale slot.
-        #expect(hx(try await a.transmit(h("00 A4 00 00 02 3F 00"))) == "6D 00")
+        // RufusAdmin's probe: SELECT 3F00 on both slots (the CPS3 profile answers its FCI through 61 xx).
+        #expect(hx(try await a.transmit(h("00 A4 00 00 02 3F 00"))) == "61 2A")
         #expect(hx(try await b.transmit(h("00 A4 00 0C 02 3F 00"))) == "90 00")
     }
 

@@ -58,6 +58,9 @@ public enum CardProfiles {
             guard case .patient(let pp) = p else { return nil }
             return Vitale1Card(persona: pp)
         },
+        "cps3": CPS3Profile.builder,
+        "desfire-ev1": { p, ctx in DESFireCard.makeCard(persona: p, context: ctx) },
+        "iso14443a-uid": { p, ctx in UIDOnlyCard.makeCard(persona: p, context: ctx) },
     ]
 
     nonisolated(unsafe) static var registered: [String: CardProfileBuilder] = [:]
@@ -66,6 +69,11 @@ public enum CardProfiles {
     /// Registers (or replaces) the builder for a card kind at run time (tests, plug-ins).
     public static func register(_ kind: String, _ builder: @escaping CardProfileBuilder) {
         lock.withLock { registered[kind] = builder }
+    }
+
+    /// Removes a run-time registration, so the built-in profile (if any) applies again.
+    public static func unregister(_ kind: String) {
+        lock.withLock { registered[kind] = nil }
     }
 
     /// The builder for a card kind, if any.

@@ -1,4 +1,0 @@
-/// Namespace of the `CPS` module. See `../shared/specs/` for the card and protocol notes it implements.
-public enum CPSModule {
-    public static let name = "CPS"
-}
