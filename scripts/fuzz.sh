@@ -48,11 +48,14 @@ build_module() {
 }
 
 build_target() {
-    local t="$1" bin="$OUT/bin/fuzz-$1" libs=() m
-    for m in ${TARGET_MODULES[$t]}; do
+    local t="$1" bin="$OUT/bin/fuzz-$1" libs=() m mods
+    read -r -a mods <<<"${TARGET_MODULES[$t]}"
+    # dependencies first
+    for ((i = ${#mods[@]} - 1; i >= 0; i--)); do
+        m="${mods[$i]}"
         [[ " ${BUILT[*]:-} " == *" $m "* ]] || { build_module "$m"; BUILT+=("$m"); }
-        libs+=("$OUT/lib$m.a")
     done
+    for m in "${mods[@]}"; do libs+=("$OUT/lib$m.a"); done
     local src="Fuzz/Targets/${TARGET_SOURCE[$t]}"
     if [[ -x "$bin" ]] && [[ "$bin" -nt "$src" ]] && [[ "$bin" -nt Fuzz/Targets/FuzzSupport.swift ]] \
         && [[ -z "$(find "${libs[@]}" -newer "$bin" | head -1)" ]]; then return 0; fi

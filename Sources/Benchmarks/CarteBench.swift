@@ -37,12 +37,20 @@ public enum CarteBench {
             flows["vitaleRead"] = NSNull()
             flows["vitaleReadReason"] = error.description
         }
-        flows["cpsAuthentication"] = NSNull()
-        flows["cpsAuthenticationReason"] =
-            "not in this build: needs the simulated CPS3 card (branch cpssim) and CPSSession (branch auth)"
-        flows["badgeAuthentication"] = NSNull()
-        flows["badgeAuthenticationReason"] =
-            "not in this build: needs the simulated DESFire badge and BadgeSession (branch badges)"
+        do {
+            var cps = try await CPSAuthenticationBenchmark.run().json
+            cps["certificateCacheWarm"] = try await CPSAuthenticationBenchmark.run(warm: true).json
+            flows["cpsAuthentication"] = cps
+        } catch {
+            flows["cpsAuthentication"] = NSNull()
+            flows["cpsAuthenticationReason"] = error.description
+        }
+        do {
+            flows["badgeAuthentication"] = try await BadgeAuthenticationBenchmark.run().json
+        } catch {
+            flows["badgeAuthentication"] = NSNull()
+            flows["badgeAuthenticationReason"] = error.description
+        }
 
         var insc: [String: Any]
         if options.skipINSC {
