@@ -53,7 +53,8 @@ public enum CPSAuthenticationBenchmark {
         let log = await reader.transcript
         var functional = 0
         var parts: [String: Int] = [:]
-        if let sha = result.certificate.flatMap({ [UInt8](hex: $0.sha256) }),
+        // With the cache warm the certificate is not needed from the card: it is not functional then.
+        if !warm, let sha = result.certificate.flatMap({ [UInt8](hex: $0.sha256) }),
             let c = await cache.certificate(sha256: sha)
         {
             parts["certificateDER"] = c.certificate.der.count
@@ -65,9 +66,8 @@ public enum CPSAuthenticationBenchmark {
         parts["triesLeft"] = 1
         parts["pin"] = digits.count
         parts["digestInfo"] = 51
-        // The signature: the answer data of INTERNAL AUTHENTICATE (INS 88).
-        parts["signature"] = log.last { $0.kind == .apdu && $0.command.count > 1 && $0.command[1] == 0x88 }
-            .map { max(0, $0.response.count - 2) } ?? 256
+        // The signature: the answer data of INTERNAL AUTHENTICATE (INS 88) and of the GET RESPONSEs completing it.
+        parts["signature"] = FlowMeasure.answerData(of: 0x88, in: log)
         functional = parts.values.reduce(0, +)
         var f = FlowMeasure.figures(
             log: log, wire: await reader.wireParameters, capabilities: configuration.capabilities,
@@ -119,9 +119,7 @@ enum FlowMeasure {
     ) -> FlowFigures {
         let atr = log.first { $0.kind == .atr }?.response ?? []
         let t = TranscriptAccounting.totals(log)
-        let negotiated = LinkFigures(
-            transmissionProtocol: wire.contactless ? "14443" : wire.transmissionProtocol.description, fi: wire.fi,
-            di: wire.di, clockKHz: wire.clockKHz)
+        let negotiated = link(wire)
         let limitLink = TranscriptAccounting.fastestLink(atr: atr, reader: capabilities, contactless: wire.contactless)
         let limit = TranscriptAccounting.limitMilliseconds(bytes: functionalBytes, link: limitLink)
         let wireMs = Double(t.wireNs) / 1_000_000
@@ -130,6 +128,26 @@ enum FlowMeasure {
             wireTimeToLimitRatio: limit > 0 ? wireMs / limit : 0, functionalBytes: functionalBytes,
             atrMs: Double(t.atrNs) / 1_000_000, ppsCount: t.pps, ppsMs: Double(t.ppsNs) / 1_000_000,
             negotiated: negotiated, limitLink: limitLink, breakdownMs: [:], note: note)
+    }
+
+    /// The answer data of the last command with instruction `ins`, GET RESPONSE continuations included (T=0).
+    static func answerData(of ins: UInt8, in log: [TranscriptEntry]) -> Int {
+        let apdus = log.filter { $0.kind == .apdu && $0.error == nil && $0.command.count > 1 }
+        guard let i = apdus.lastIndex(where: { $0.command[1] == ins }) else { return 0 }
+        var n = max(0, apdus[i].response.count - 2)
+        var j = i + 1
+        while j < apdus.count && apdus[j].command[1] == 0xC0 {
+            n += max(0, apdus[j].response.count - 2)
+            j += 1
+        }
+        return n
+    }
+
+    /// The link in use, as `LinkFigures`.
+    static func link(_ wire: WireParameters) -> LinkFigures {
+        if wire.contactless { return LinkFigures(transmissionProtocol: "14443", fi: 128, di: 1, clockKHz: 13560) }
+        return LinkFigures(
+            transmissionProtocol: wire.transmissionProtocol.description, fi: wire.fi, di: wire.di, clockKHz: wire.clockKHz)
     }
 
     /// Wire time by instruction (SELECT, READ BINARY, GET RESPONSE, VERIFY, …), milliseconds.

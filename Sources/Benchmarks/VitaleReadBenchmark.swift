@@ -31,9 +31,7 @@ public enum VitaleReadBenchmark {
         let wire = await reader.wireParameters
         let atr = log.first { $0.kind == .atr }?.response ?? []
         let t = TranscriptAccounting.totals(log)
-        let negotiated = LinkFigures(
-            transmissionProtocol: wire.contactless ? "14443" : wire.transmissionProtocol.description, fi: wire.fi,
-            di: wire.di, clockKHz: wire.clockKHz)
+        let negotiated = FlowMeasure.link(wire)
         let limitLink = TranscriptAccounting.fastestLink(
             atr: atr, reader: configuration.capabilities, contactless: wire.contactless)
         let files = FileReassembly.files(in: log)
