@@ -19,6 +19,8 @@ mkdir -p "$OUT/bin" "$OUT/corpus" fuzz-artifacts
 SWIFTC="${SWIFTC:-swiftc}"
 FLAGS=(-swift-version 6 -parse-as-library -enable-testing -sanitize=fuzzer,address -Onone -g)
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
+# A crash is reported by libFuzzer and ASan; the Swift runtime's own backtracer would only add noise.
+export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
 
 # module name, source directory, extra flags
 declare -A MODULE_DIR=([ISO7816]=Sources/ISO7816 [CarteCrypto]=Sources/CarteCrypto [INS]=Sources/INS [Vitale]=Sources/Vitale)
@@ -30,7 +32,7 @@ declare -A TARGET_MODULES=(
     [tlv]="ISO7816"
     [response-apdu]="ISO7816"
     [vitale]="Vitale INS CarteCrypto ISO7816"
-    [certificate]="CarteCrypto"
+    [certificate]="CarteCrypto ISO7816"
 )
 declare -A TARGET_SOURCE=(
     [atr]=FuzzATR.swift [tlv]=FuzzTLV.swift [response-apdu]=FuzzResponseAPDU.swift [vitale]=FuzzVitale.swift

@@ -52,6 +52,8 @@ final class FuzzedTransport: CardTransport, @unchecked Sendable {
     let caps: ReaderCapabilities
     private var answers: [[UInt8]]
     private(set) var transmitted = 0
+    /// Transmits that arrived after the last answer was used (each one throws `.cardRemoved`).
+    private(set) var transmittedAfterEnd = 0
 
     init(atr: [UInt8], protocol p: TransmissionProtocol, answers: [[UInt8]], capabilities: ReaderCapabilities = .shortAPDU) {
         self.atr = atr
@@ -66,7 +68,10 @@ final class FuzzedTransport: CardTransport, @unchecked Sendable {
     }
     func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] {
         transmitted += 1
-        guard !answers.isEmpty else { throw .cardRemoved }
+        guard !answers.isEmpty else {
+            transmittedAfterEnd += 1
+            throw .cardRemoved
+        }
         return answers.removeFirst()
     }
     func control(code: UInt32, data: [UInt8]) async throws(TransportError) -> [UInt8] { throw .notSupported("fuzz") }
