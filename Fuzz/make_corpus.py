@@ -76,4 +76,46 @@ write("vitale", bytes([3]) + pieces(OK, POINTERS + OK, BENEF + OK, CARTE + OK, A
                                     IDENT + OK))
 write("vitale", bytes([3]) + pieces(h("6A 82")))
 write("vitale", bytes([3 | 4]) + pieces(h("00 00 21 90 00 00 00 00 90 00"), bytes(32) + OK))
+# cps: mode byte (0 EF.ATR, 1 EF.SN.ICC, 2 CHV SDO, 3 EF.DIR, 4 ODF, 5 CDF/DODF, 6 holder files, 7 situation,
+# 8 a whole session's answers), then data. Bytes from cps.md §4.1, §5.
+EFATR = h("""80 43 01 B8 46 04 04 B0 EC C1 47 03 94 01 80 4F 08 80 25 00 00 01 FF 01 00 E0 10 02 02 01 04 02 02 01 04
+02 02 01 00 02 02 01 00 78 08 06 06 2B 81 22 F8 78 02 82 02 90 00""")
+SN = h("5A 0A 80 25 00 00 01 99 21 38 45 0F")
+SDO = h("70 16 BF 81 01 12 A0 10 9A 01 03 9B 01 03 A1 08 8C 06 F3 00 00 13 FF 00")
+DIR = tlv(0x61, tlv(0x4F, h("E8 28 BD 08 0F 80 25 00 00 01 FF 00 10")) + tlv(0x50, b"CPS3") + tlv(0x51, h("3F 00 00 01")))
+ODF = tlv(0xA4, tlv(0x30, tlv(0x04, h("3F 00 00 01 44 02")))) + tlv(0xA7, tlv(0x30, tlv(0x04, h("3F 00 00 01 44 04"))))
+CDF = tlv(0x30, tlv(0x30, tlv(0x0C, "Certificat d'Authentification CPS".encode("latin-1"))) + tlv(0x30, tlv(0x04, b"\x02"))
+          + tlv(0xA1, tlv(0x30, tlv(0x30, tlv(0x04, h("3F 00 00 01 C0 02"))))))
+for mode, data in [(0, EFATR), (1, SN), (2, SDO), (3, DIR), (4, ODF), (5, CDF), (6, pieces(b"\x01\x02\x03", b"DURAND", b"10")),
+                   (7, tlv(0x30, tlv(0x80, b"01")))]:
+    write("cps", bytes([mode]) + data)
+write("cps", bytes([8]) + pieces(OK, SN + OK, h("6A 82"), EFATR + OK, h("61 24"), bytes(36) + OK, ODF + OK, h("6A 82")))
+write("cps", bytes([8]) + pieces(h("6C 0C"), SN + OK, h("61 18"), SDO + OK))
+
+# t1: byte 0 bit 0 = CRC, byte 1 = IFSC, then length-prefixed card blocks (NAD PCB LEN INF LRC).
+def lrc(b):
+    x = 0
+    for c in b:
+        x ^= c
+    return bytes([x])
+def block(pcb, inf=b""):
+    body = bytes([0, pcb, len(inf)]) + inf
+    return body + lrc(body)
+write("t1", bytes([0, 32]) + pieces(block(0x90), block(0x90), block(0x00, OK)))
+write("t1", bytes([0, 254]) + pieces(block(0xC3, b"\x01"), block(0x00, bytes(40) + OK)))
+write("t1", bytes([0, 254]) + pieces(block(0x20, bytes(10)), block(0x40, OK)))
+write("t1", block(0xC1, b"\xFE"))
+write("t1", bytes([0, 16]) + pieces(block(0x81), block(0xE2), block(0x00, OK)))
+
+# ccid: RDR_to_PC messages and the class descriptor (pcsc-ccid-vpcd-contactless.md §5, CCIDCodecTests).
+for m in ["80 02 00 00 00 00 05 00 00 00 90 00", "80 00 00 00 00 00 01 80 03 00", "81 00 00 00 00 00 00 01 00 00",
+          "82 05 00 00 00 00 02 00 00 01 11 10 00 15 00 FE 00", "50 03", "50 0F 02", "83 00 00 00 00 00 00 00 00 00",
+          "80 0A 00 00 00 00 00 00 3B 75 13 00 00 45 09 EA 90 00",
+          """36 21 10 01 00 07 03 00 00 00 A0 0F 00 00 A0 0F 00 00 00 80 25 00 00 00 84 03 00 0B FE 00 00 00
+             00 00 00 00 00 00 00 00 BA 04 02 00 64 01 00 00 FF FF 10 02 03 01"""]:
+    write("ccid", h(m))
+
+# vpcd: byte 0 chooses the read size; then the stream of 2-byte length frames (§4.1).
+for stream in [h("00 01 04 00 01 01 00 05 00 A4 04 00 00"), h("00 01 00 00 01 02 00 01 03"), h("FF FF 00"), h("00 00 00 02 90")]:
+    write("vpcd", bytes([3]) + stream)
 print("corpus written under", ROOT)

@@ -17,14 +17,17 @@ shift || true
 OUT=.build-fuzz
 mkdir -p "$OUT/bin" "$OUT/corpus" fuzz-artifacts
 SWIFTC="${SWIFTC:-swiftc}"
-FLAGS=(-swift-version 6 -parse-as-library -enable-testing -sanitize=fuzzer,address -Onone -g)
+FLAGS=(-swift-version 6 -package-name carte -parse-as-library -enable-testing -sanitize=fuzzer,address -Onone -g)
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 # A crash is reported by libFuzzer and ASan; the Swift runtime's own backtracer would only add noise.
 export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
 
 # module name, source directory, extra flags
-declare -A MODULE_DIR=([ISO7816]=Sources/ISO7816 [CarteCrypto]=Sources/CarteCrypto [INS]=Sources/INS [Vitale]=Sources/Vitale)
-declare -A MODULE_FLAGS=([CarteCrypto]="-I Sources/COpenSSL")
+declare -A MODULE_DIR=(
+    [ISO7816]=Sources/ISO7816 [CarteCrypto]=Sources/CarteCrypto [INS]=Sources/INS [Vitale]=Sources/Vitale
+    [CPS]=Sources/CPS [CCID]=Hardware/CCID
+)
+declare -A MODULE_FLAGS=([CarteCrypto]="-I Sources/COpenSSL" [CCID]="-I Hardware/CLibUSB")
 
 # target name → modules it links, in dependency order (dependents first)
 declare -A TARGET_MODULES=(
@@ -33,12 +36,19 @@ declare -A TARGET_MODULES=(
     [response-apdu]="ISO7816"
     [vitale]="Vitale INS CarteCrypto ISO7816"
     [certificate]="CarteCrypto ISO7816"
+    [cps]="CPS CarteCrypto ISO7816"
+    [t1]="ISO7816"
+    [ccid]="CCID ISO7816"
+    [vpcd]="ISO7816"
 )
 declare -A TARGET_SOURCE=(
     [atr]=FuzzATR.swift [tlv]=FuzzTLV.swift [response-apdu]=FuzzResponseAPDU.swift [vitale]=FuzzVitale.swift
-    [certificate]=FuzzCertificate.swift
+    [certificate]=FuzzCertificate.swift [cps]=FuzzCPS.swift [t1]=FuzzT1.swift [ccid]=FuzzCCID.swift
+    [vpcd]=FuzzVPCD.swift
 )
-ALL_TARGETS=(atr tlv response-apdu vitale certificate)
+# sources compiled into the target itself (modules that cannot be built alone, e.g. with SwiftPM resources)
+declare -A TARGET_EXTRA=([vpcd]="Simulators/VirtualPCD/VPCDFrameParser.swift Simulators/VirtualPCD/VPCDControl.swift")
+ALL_TARGETS=(atr tlv response-apdu vitale certificate cps t1 ccid vpcd)
 
 build_module() {
     local m="$1" dir="${MODULE_DIR[$1]}" lib="$OUT/lib$1.a"
@@ -46,7 +56,8 @@ build_module() {
     echo "fuzz: building module $m (instrumented)"
     # shellcheck disable=SC2086
     "$SWIFTC" "${FLAGS[@]}" ${MODULE_FLAGS[$m]:-} -I "$OUT" -I Sources/COpenSSL -module-name "$m" -wmo \
-        -emit-module -emit-module-path "$OUT/$m.swiftmodule" -emit-library -static -o "$lib" "$dir"/*.swift
+        -emit-module -emit-module-path "$OUT/$m.swiftmodule" -emit-library -static -o "$lib" \
+        $(find "$dir" -name '*.swift' | sort)
 }
 
 build_target() {
@@ -58,12 +69,13 @@ build_target() {
         [[ " ${BUILT[*]:-} " == *" $m "* ]] || { build_module "$m"; BUILT+=("$m"); }
     done
     for m in "${mods[@]}"; do libs+=("$OUT/lib$m.a"); done
-    local src="Fuzz/Targets/${TARGET_SOURCE[$t]}"
-    if [[ -x "$bin" ]] && [[ "$bin" -nt "$src" ]] && [[ "$bin" -nt Fuzz/Targets/FuzzSupport.swift ]] \
-        && [[ -z "$(find "${libs[@]}" -newer "$bin" | head -1)" ]]; then return 0; fi
+    local src="Fuzz/Targets/${TARGET_SOURCE[$t]}" extra=()
+    read -r -a extra <<<"${TARGET_EXTRA[$t]:-}"
+    if [[ -x "$bin" ]] && [[ -z "$(find "$src" Fuzz/Targets/FuzzSupport.swift "${extra[@]}" "${libs[@]}" -newer "$bin" | head -1)" ]]
+    then return 0; fi
     echo "fuzz: linking fuzz-$t"
-    "$SWIFTC" "${FLAGS[@]}" -I "$OUT" -I Sources/COpenSSL -module-name "Fuzz_${t//-/_}" \
-        Fuzz/Targets/FuzzSupport.swift "$src" "${libs[@]}" -lssl -lcrypto -o "$bin" 2>&1 \
+    "$SWIFTC" "${FLAGS[@]}" -I "$OUT" -I Sources/COpenSSL -I Hardware/CLibUSB -module-name "Fuzz_${t//-/_}" \
+        Fuzz/Targets/FuzzSupport.swift "$src" "${extra[@]}" "${libs[@]}" -lssl -lcrypto -lusb-1.0 -o "$bin" 2>&1 \
         | grep -v "Cannot export local symbol" || true
     [[ -x "$bin" ]] || { echo "fuzz: could not build fuzz-$t" >&2; exit 2; }
 }
