@@ -75,6 +75,7 @@ let package = Package(
             name: "CarteBench",
             dependencies: [
                 "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "CarteCrypto", "CardSimulator",
+                "PCSC", "VirtualPCD",
             ],
             path: "Sources/Benchmarks",
             resources: [.copy("Resources/insc_batch.py"), .copy("C/pcsc_loop.c")]),

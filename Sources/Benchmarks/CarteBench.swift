@@ -68,11 +68,8 @@ public enum CarteBench {
             "build": buildConfiguration,
             "flows": flows,
             "insc": insc,
-            "host": HostBenchmark.run(),
-            "peers": [
-                "skipped":
-                    "needs the simulated CPS3 card attached to pcscd through vpcd (branches cpssim, pcsc) and our CPS stack (branch auth); not in this build"
-            ],
+            "host": await HostBenchmark.run(),
+            "peers": await HostBenchmark.peers(),
             "service": ["skipped": "needs the terminal service (branch terminal); not in this build"],
         ]
     }
