@@ -111,6 +111,9 @@ let package = Package(
             dependencies: ["Vitale", "CPS", "Badges", "Authentication", "CardSimulator", "ISO7816", "CarteCrypto"],
             path: "Tests/FaultMatrixTests"),
         .testTarget(
+            name: "CarteBenchTests", dependencies: ["CarteBench", "CardSimulator", "ISO7816"],
+            path: "Tests/CarteBenchTests"),
+        .testTarget(
             name: "AuthenticationTests",
             dependencies: ["Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto"],
             path: "Tests/AuthenticationTests"),
