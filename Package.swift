@@ -115,7 +115,9 @@ let package = Package(
             path: "Tests/CarteBenchTests"),
         .testTarget(
             name: "AuthenticationTests",
-            dependencies: ["Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto"],
+            dependencies: [
+                "Authentication", "CPS", "Badges", "CardSimulator", "ISO7816", "CarteCrypto", "PCSC", "VirtualPCD",
+            ],
             path: "Tests/AuthenticationTests"),
         .testTarget(
             name: "DemoTests", dependencies: ["CarteDemo", "CardSimulator", "Vitale", "VirtualPCD"],
@@ -124,6 +126,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],
             path: "Tests/EndToEndTests"),
+        .testTarget(name: "CLITests", dependencies: ["ISO7816"], path: "Tests/CLITests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,5 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-swift build --product carte 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
+echo "demo: building carte (the first build takes a few minutes)"
+if ! swift build --product carte > /tmp/carte-demo-build.$$.log 2>&1; then
+  grep -E 'error' /tmp/carte-demo-build.$$.log >&2 || tail -20 /tmp/carte-demo-build.$$.log >&2
+  rm -f /tmp/carte-demo-build.$$.log
+  exit 1
+fi
+rm -f /tmp/carte-demo-build.$$.log
 exec "$(swift build --show-bin-path)/carte" demo "$@"

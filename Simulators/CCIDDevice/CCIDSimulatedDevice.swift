@@ -452,7 +452,29 @@ public actor CCIDSimulatedDevice: CCIDTransferPort {
                 return true
             }
             if op == 0 {
-                guard place(digits, at: position) else { return fail(0x69, slot, seq, 0x01) }
+                // PIN verification: the same reader logic as the PC/SC pinpad simulator (PINBlockBuilder), on the
+                // PIN_VERIFY_STRUCTURE this Secure message carries (CCID §6.1.11 drops bTimerOut2 and ulDataLength).
+                let template = Array(data[headerLength...])
+                var length = [UInt8](repeating: 0, count: 4)
+                for i in 0..<4 { length[i] = UInt8(truncatingIfNeeded: template.count >> (8 * i)) }
+                let structure = [data[1], 0x00] + Array(data[2..<headerLength]) + length + template
+                let outcome: PinpadOutcome
+                do {
+                    outcome = try PINBlockBuilder.verify(
+                        structure: structure, entry: .typed(digits), templateHasLc: template.count > 4,
+                        readerMinDigits: 1, readerMaxDigits: 16)
+                } catch {
+                    return fail(0x69, slot, seq, 0x01)
+                }
+                switch outcome {
+                case .apdu(let built): return dataBlock(slot, seq, process(card, built))
+                case .readerStatus(let sw):
+                    switch sw.value {
+                    case 0x6401: return fail(0x69, slot, seq, 0xEF)
+                    case 0x6400: return fail(0x69, slot, seq, 0xF0)
+                    default: return dataBlock(slot, seq, [sw.sw1, sw.sw2])
+                    }
+                }
             } else {
                 let oldOffset = Int(data[5]), newOffset = Int(data[6])
                 guard place(digits, at: oldOffset), place(newDigits ?? digits, at: newOffset) else {

@@ -41,6 +41,9 @@ public enum AuthenticationOutcome: String, Sendable, Hashable, Codable, CaseIter
     case notSupported
     /// A badge tap outside the tap & go window, or not enrolled: present the CPS again.
     case cpsRequired
+    /// The PIN entered has a length or format the card or pinpad cannot take (a CPS PIN has 4 to 8 digits); nothing
+    /// was presented to the card, no try used.
+    case pinFormatRejected
     /// The reader or card failed (see `detail`).
     case failed
 }

@@ -90,6 +90,20 @@ public actor CPSAuthenticator {
         }
         a.atr = session.atr
         emit(.processing)
+        // One PC/SC transaction from the first read to the signature: no other application can slip commands (or
+        // a reset) between the PIN and the challenge (SCardBeginTransaction; a FIFO lock on simulated readers).
+        do { try await transport.beginTransaction() } catch {
+            return await failure(.card(.transport(error)), attempt: a, transport: transport)
+        }
+        let result = await runLocked(session: session, transport: transport, confirmLastTry: confirmLastTry, keypad: keypad, attempt: &a)
+        await transport.endTransaction()
+        return result
+    }
+
+    private func runLocked(
+        session: CPSSession, transport: any CardTransport, confirmLastTry: Bool,
+        keypad: @Sendable () async -> SecretPIN?, attempt a: inout Attempt
+    ) async -> AuthenticationResult {
         do {
             let iface = try await session.recognise()
             a.serial = try await session.readSerial()
@@ -143,7 +157,7 @@ public actor CPSAuthenticator {
             case .pinpadCancelled: return a.result(.pinEntryCancelled, "PIN entry cancelled on the pinpad; no try used")
             case .pinpadTimeout: return a.result(.pinEntryTimeout, "no PIN typed on the pinpad in time; no try used")
             case .pinpadLengthRejected, .pinpadPINsDiffer:
-                return a.result(.failed, "the pinpad refused the PIN entry (\(verification)); no try used")
+                return a.result(.pinFormatRejected, "the pinpad refused the PIN entry (\(verification)); no try used")
             case .refused(let sw): return a.result(.failed, "the card refused the PIN with status \(sw)")
             }
 
@@ -217,6 +231,7 @@ public actor CPSAuthenticator {
         switch error {
         case .cps4NotSupported: return a.result(.notSupported, error.description)
         case .notACPSCard: return a.result(.notSupported, error.description)
+        case .invalidPINFormat(let why): return a.result(.pinFormatRejected, "\(why); no try used")
         default: break
         }
         switch error.transportError {

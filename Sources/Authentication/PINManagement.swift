@@ -33,7 +33,8 @@ public struct PINManagementResult: Sendable, Hashable {
 
 /// PIN change and unblock with the code de déblocage (cps.md §5), with the guards of authentication: the tries
 /// left are read before anything is presented, one try left is refused unless confirmed, each code is presented
-/// once, and codes live only in `SecretPIN`s.
+/// once, and codes live only in `SecretPIN`s. On a reader with a PIN pad nothing is asked (`notSupported`): codes are
+/// never typed on the host there, and MODIFY_PIN_DIRECT is not implemented yet.
 public enum CPSPINManagement {
     /// Changes the code porteur: reads the PIN tries, then CHANGE REFERENCE DATA `00 24 00 01` with current + new.
     /// - Parameters: `codes` is called once (after the guards) for (current, new); nil = holder gave none.
@@ -74,6 +75,12 @@ public enum CPSPINManagement {
     ) async -> PINManagementResult {
         do {
             let session = try await CPSSession.connect(transport)
+            // On a pinpad reader codes are never typed on the host; MODIFY_PIN_DIRECT is not implemented yet.
+            if await CPSAuthenticator.pinpadControlCode(transport) != nil {
+                return .init(
+                    outcome: .notSupported, triesLeft: nil,
+                    detail: "this reader has a PIN pad: codes are not typed on the host, and changing them on the pad is not supported yet")
+            }
             guard try await session.recognise() == .contact else {
                 return .init(outcome: .notSupported, triesLeft: nil, detail: "the PIN is managed over the contact interface only")
             }

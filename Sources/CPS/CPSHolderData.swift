@@ -143,6 +143,15 @@ enum DERField: Sendable, Hashable {
 }
 
 extension CPSHolder {
+    /// Decodes the holder from the contents of `CPS_ID_CARD`, `CPS_NAME_PS` and `CPS_INFO_PS` (any may be absent).
+    /// - Throws: `CPSError.malformed` naming the object that does not decode.
+    public init(idCard: [UInt8]?, name: [UInt8]?, info: [UInt8]?) throws(CPSError) {
+        self.init()
+        if let idCard { try apply(idCard: idCard) }
+        if let name { try apply(name: name) }
+        if let info { try apply(info: info) }
+    }
+
     private static let civilites = [1: "M", 2: "MME", 3: "MLLE"]
 
     /// Applies `CPS_ID_CARD` (`SEQUENCE { typeCarte, emetteur, numeroSerie, debutValidite, finValidite, carteTest }`).
@@ -199,7 +208,8 @@ extension CPSHolder {
 extension CPSSituation {
     /// Decodes `CPS_ACTIVITY_xx_PS` (`SEQUENCE { numLogique, modeExercice, statutExercice, secteurActivite,
     /// typeIdStruct, idStruct, raisonSociale, … }`).
-    init(parsing bytes: [UInt8], index: Int) throws(CPSError) {
+    /// - Throws: `CPSError.malformed` when the bytes are not a SEQUENCE of at least 7 fields.
+    public init(parsing bytes: [UInt8], index: Int) throws(CPSError) {
         let f = try DERField.sequence(bytes, what: "situation \(index)")
         guard f.count >= 7 else { throw .malformed("situation \(index)", reason: "\(f.count) fields, at least 7 expected") }
         self.index = f[0].int ?? index

@@ -84,6 +84,9 @@ public struct ATR: Sendable, Hashable {
     public private(set) var extraBytes: [UInt8] = []
     /// Problems found, in the user's words (historical-bytes problems included); empty for a well-formed ATR.
     public private(set) var errors: [String] = []
+    /// True when T0 or a TDi announces an interface byte that is missing (the ATR ends inside the interface bytes;
+    /// `interfaceBytes` then holds what was read).
+    public private(set) var interfaceBytesTruncated = false
 
     /// Decodes `bytes` (any length; problems are reported in `errors`).
     public init(_ bytes: [UInt8]) {
@@ -136,6 +139,7 @@ public struct ATR: Sendable, Hashable {
                 guard i < n else {
                     errors.append("the ATR is truncated: T\(names[k])\(index) is announced but missing")
                     truncated = true
+                    interfaceBytesTruncated = true
                     if g.ta != nil || g.tb != nil || g.tc != nil { interfaceBytes.append(g) }
                     break groups
                 }
@@ -228,6 +232,18 @@ public struct ATR: Sendable, Hashable {
         let ts = Set(interfaceBytes.compactMap(\.nextProtocol).filter { $0 != 15 })
         return ts.isEmpty ? [0] : ts.sorted()
     }
+
+    /// The protocols offered in the order the TDi announce them (T=15 excluded, each once); `[0]` when none is
+    /// announced (§8.2.3). A card lists its default protocol first.
+    public var protocolsInATROrder: [Int] {
+        var out: [Int] = []
+        for t in interfaceBytes.compactMap(\.nextProtocol) where t != 15 && !out.contains(t) { out.append(t) }
+        return out.isEmpty ? [0] : out
+    }
+
+    /// TC2 as sent (the T=0 work waiting integer WI, §10.2), if present; `workWaitingInteger` gives the value in
+    /// force.
+    public var tc2: UInt8? { group(2)?.tc }
 
     /// Fi (clock rate conversion integer), 372 when TA1 is absent, `nil` when FI is RFU.
     public var fi: Int? {

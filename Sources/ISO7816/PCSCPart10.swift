@@ -2,8 +2,8 @@
 /// answer, and the `PIN_VERIFY_STRUCTURE` / `PIN_MODIFY_STRUCTURE` blocks sent with VERIFY_PIN_DIRECT /
 /// MODIFY_PIN_DIRECT (`../shared/specs/pcsc-ccid-vpcd-contactless.md` §3.3; pcsc-lite `src/PCSC/reader.h`).
 ///
-/// Shared by the PC/SC binding (which sends them with `SCardControl`) and the simulator's pinpad reader (which
-/// parses them back). Nothing here touches a reader; nothing here ever holds a PIN.
+/// Shared by the PC/SC binding (which sends them with `SCardControl`), the CCID driver (which repacks them for
+/// PC_to_RDR_Secure) and the simulator's pinpad reader (which parses them back). Nothing here touches a reader; nothing here ever holds a PIN.
 public enum PCSCPart10 {
     /// `SCARD_CTL_CODE(code)` as pcsc-lite defines it on Unix: `0x42000000 + code` (pcsc-lite `reader.h`).
     public static func controlCode(_ code: UInt32) -> UInt32 { 0x4200_0000 &+ code }
@@ -321,12 +321,22 @@ public struct PINVerifyStructure: Sendable, Hashable {
         return out
     }
 
+    /// Size of the fixed header before abData: 19 bytes.
+    public static let headerSize = 19
+
+    /// ulDataLength (bytes 15–18, little-endian) of a structure in wire form, or `nil` when `b` is shorter than the
+    /// 19-byte header. Says what the sender announced, not what follows.
+    public static func declaredDataLength(in b: [UInt8]) -> Int? {
+        b.count >= headerSize ? readLittleEndian32(b, at: 15) : nil
+    }
+
     /// Parses a structure received by a (simulated) pinpad reader.
     /// - Throws: `PCSCPart10Error.malformedPINStructure` when shorter than 19 + 4 bytes or when ulDataLength
     ///   disagrees with the bytes that follow.
     public init(parsing b: [UInt8]) throws(PCSCPart10Error) {
-        guard b.count >= 19 else { throw .malformedPINStructure("\(b.count) bytes, header needs 19") }
-        let n = readLittleEndian32(b, at: 15)
+        guard let n = Self.declaredDataLength(in: b) else {
+            throw .malformedPINStructure("\(b.count) bytes, header needs 19")
+        }
         guard n == b.count - 19 else { throw .malformedPINStructure("ulDataLength \(n) but \(b.count - 19) bytes follow") }
         guard n >= 4 else { throw .malformedPINStructure("APDU template of \(n) bytes, at least 4 needed") }
         timeout = b[0]
@@ -419,11 +429,21 @@ public struct PINModifyStructure: Sendable, Hashable {
         return out
     }
 
+    /// Size of the fixed header before abData: 24 bytes.
+    public static let headerSize = 24
+
+    /// ulDataLength (bytes 20–23, little-endian) of a structure in wire form, or `nil` when `b` is shorter than the
+    /// 24-byte header. Says what the sender announced, not what follows.
+    public static func declaredDataLength(in b: [UInt8]) -> Int? {
+        b.count >= headerSize ? readLittleEndian32(b, at: 20) : nil
+    }
+
     /// Parses a structure received by a (simulated) pinpad reader.
     /// - Throws: `PCSCPart10Error.malformedPINStructure`.
     public init(parsing b: [UInt8]) throws(PCSCPart10Error) {
-        guard b.count >= 24 else { throw .malformedPINStructure("\(b.count) bytes, header needs 24") }
-        let n = readLittleEndian32(b, at: 20)
+        guard let n = Self.declaredDataLength(in: b) else {
+            throw .malformedPINStructure("\(b.count) bytes, header needs 24")
+        }
         guard n == b.count - 24 else { throw .malformedPINStructure("ulDataLength \(n) but \(b.count - 24) bytes follow") }
         guard n >= 4 else { throw .malformedPINStructure("APDU template of \(n) bytes, at least 4 needed") }
         timeout = b[0]

@@ -4,8 +4,8 @@
 /// The transmission parameters a TPDU-level reader needs from the ATR: the protocols offered, TA1 (Fi/Di), TC1
 /// (extra guard time), TC2 (T=0 WI), and for T=1 TA3 (IFSC), TB3 (BWI/CWI) and TC3 (epilogue).
 ///
-/// A deliberately small reading of the interface bytes (ISO/IEC 7816-3 §8.2.3); the full ATR parser of the APDU
-/// layer gives historical bytes and the rest. Never reads past the input.
+/// A view of the interface bytes decoded by `ATR` (ISO/IEC 7816-3 §8.2.3) with the defaults a transport applies,
+/// refusing an ATR it cannot use. Never reads past the input.
 public struct ATRTransmissionParameters: Sendable, Hashable {
     /// TA1 (Fi in the high nibble, Di in the low one); nil when absent (default Fd = 0x11).
     public var ta1: UInt8?
@@ -13,7 +13,7 @@ public struct ATRTransmissionParameters: Sendable, Hashable {
     public var tc1: UInt8
     /// TC2, the T=0 waiting-time integer WI (default 10).
     public var waitingIntegerT0: UInt8
-    /// The first TA for T=1 (TA3 in the usual layout): IFSC in bytes (default 32).
+    /// The first TA for T=1 (TA3 in the usual layout): IFSC in bytes (default 32; 00 and FF are ignored).
     public var ifsc: Int
     /// The first TB for T=1: BWI in the high nibble, CWI in the low one (default 0x4D).
     public var bwiCwi: UInt8
@@ -26,57 +26,25 @@ public struct ATRTransmissionParameters: Sendable, Hashable {
 
     /// Reads the interface bytes of `atr`.
     /// - Throws: `TransportError.failed` when TS is not 3B/3F or the interface bytes run past the end.
-    public init(atr: [UInt8]) throws(TransportError) {
-        guard atr.count >= 2, atr[0] == 0x3B || atr[0] == 0x3F else {
-            throw .failed("ATR does not start with TS = 3B or 3F")
-        }
-        ta1 = nil
-        tc1 = 0
-        waitingIntegerT0 = 10
-        ifsc = 32
-        bwiCwi = 0x4D
-        usesCRC = false
-        offeredProtocols = []
-        specificMode = nil
-        var index = 1
-        var y = atr[1] >> 4
-        var i = 1
-        var firstT1Seen = false
-        var t1Level = false  // the current TD announced T=1 for the following group (i ≥ 3)
-        while true {
-            var ta: UInt8?, tb: UInt8?, tc: UInt8?, td: UInt8?
-            for (bit, slot) in [(UInt8(1), 0), (2, 1), (4, 2), (8, 3)] where y & bit != 0 {
-                index += 1
-                guard index < atr.count else { throw .failed("ATR interface bytes run past the end") }
-                switch slot {
-                case 0: ta = atr[index]
-                case 1: tb = atr[index]
-                case 2: tc = atr[index]
-                default: td = atr[index]
-                }
-            }
-            if i == 1 {
-                ta1 = ta
-                if let tc { tc1 = tc }
-            } else if i == 2 {
-                if let ta { specificMode = TransmissionProtocol(rawValue: Int(ta & 0x0F)) ?? .t0 }
-                if let tc { waitingIntegerT0 = tc }
-            } else if t1Level && !firstT1Seen {
-                firstT1Seen = true
-                if let ta, ta >= 1, ta <= 254 { ifsc = Int(ta) }
-                if let tb { bwiCwi = tb }
-                if let tc { usesCRC = tc & 1 != 0 }
-            }
-            guard let td else { break }
-            let t = Int(td & 0x0F)
-            if let p = TransmissionProtocol(rawValue: t), p != .raw, !offeredProtocols.contains(p) {
-                offeredProtocols.append(p)
-            }
-            t1Level = t == 1
-            y = td >> 4
-            i += 1
-        }
-        if offeredProtocols.isEmpty { offeredProtocols = [.t0] }
+    public init(atr bytes: [UInt8]) throws(TransportError) {
+        let atr = ATR(bytes)
+        guard atr.convention != nil, atr.t0 != nil else { throw .failed("ATR does not start with TS = 3B or 3F") }
+        guard !atr.interfaceBytesTruncated else { throw .failed("ATR interface bytes run past the end") }
+        self.init(atr)
+    }
+
+    /// The parameters of an already decoded ATR (defaults where a byte is absent; problems in `atr.errors` are not
+    /// checked here).
+    public init(_ atr: ATR) {
+        ta1 = atr.ta1
+        tc1 = atr.tc1 ?? 0
+        waitingIntegerT0 = atr.tc2 ?? 10
+        if let ta = atr.firstTA(afterProtocol: 1), ta >= 1, ta <= 254 { ifsc = Int(ta) } else { ifsc = 32 }
+        bwiCwi = atr.firstTB(afterProtocol: 1) ?? 0x4D
+        usesCRC = atr.usesCRC ?? false
+        let offered = atr.protocolsInATROrder.compactMap { TransmissionProtocol(rawValue: $0) }.filter { $0 != .raw }
+        offeredProtocols = offered.isEmpty ? [.t0] : offered
+        specificMode = atr.specificMode.map { TransmissionProtocol(rawValue: $0.protocol) ?? .t0 }
     }
 }
 

@@ -68,6 +68,12 @@ public struct BERTLV: Sendable, Hashable, CustomStringConvertible {
     /// Tag, length (shortest form), value.
     public var encoded: [UInt8] { tagBytes + BERTLV.encodeLength(value.count) + value }
 
+    /// Tag, length, value; with `forceLongFormLength` a length below 128 is written `81 xx` (see
+    /// `encodeLength(_:forceLongForm:)`).
+    public func encoded(forceLongFormLength: Bool) -> [UInt8] {
+        tagBytes + BERTLV.encodeLength(value.count, forceLongForm: forceLongFormLength) + value
+    }
+
     public var description: String {
         "\(tagBytes.hexString()) [\(value.count)]" + (children.isEmpty ? "" : " {" + children.map(\.description).joined(separator: ", ") + "}")
     }
@@ -104,6 +110,25 @@ public struct BERTLV: Sendable, Hashable, CustomStringConvertible {
         if n <= 0xFFFF { return [0x82, UInt8(n >> 8), UInt8(n & 0xFF)] }
         if n <= 0xFF_FFFF { return [0x83, UInt8(n >> 16), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)] }
         return [0x84, UInt8((n >> 24) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)]
+    }
+
+    /// Definite length field for `n` bytes, in long form even below 128 when `forceLongForm` is set: `81 xx` for
+    /// `n` ≤ 255, then as `encodeLength(_:)`. BER accepts such a length (ISO/IEC 8825-1 §8.1.3.5), DER and the
+    /// shortest-form rule do not (X.690 §10.1); card profiles use it as a negative test for readers that only accept
+    /// 1-byte lengths (vitale.md §9.2).
+    public static func encodeLength(_ n: Int, forceLongForm: Bool) -> [UInt8] {
+        if forceLongForm && n < 0x80 {
+            precondition(n >= 0)
+            return [0x81, UInt8(n)]
+        }
+        return encodeLength(n)
+    }
+
+    /// The encoding of one object without building it: `tag` (big-endian integer of its 1…4 bytes, e.g. `0x65`,
+    /// `0x5F37`, `0xBF8102`), the definite length of `value` (shortest form, or `81 xx` below 128 with
+    /// `forceLongFormLength`), `value`. A constructed tag takes its children's concatenated encoding as `value`.
+    public static func encode(_ tag: UInt32, _ value: [UInt8], forceLongFormLength: Bool = false) -> [UInt8] {
+        tagBytes(tag) + encodeLength(value.count, forceLongForm: forceLongFormLength) + value
     }
 
     /// The first object reached by following `path` through `objects` (top level first).
@@ -156,8 +181,31 @@ public struct BERTLV: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Decodes one level of BER-TLV objects, the way a card reads a command data field: every object keeps its raw
+    /// `value` and `children` stays empty even for a constructed tag, so content that is not itself BER-TLV (e.g.
+    /// `7F 21 02 5F 37`, or an IAS-ECC SDO reference `70 { BF cls ref … }`) does not fail the decoding.
+    ///
+    /// - Parameters:
+    ///   - bytes: the encoded objects.
+    ///   - skipPadding: as in `decode(_:skipPadding:)`.
+    ///   - maximumLengthBytes: the most bytes accepted after a long-form first length byte, 1…4. A command data
+    ///     field is at most 65 535 bytes (ISO/IEC 7816-4 §5.1), so a card may refuse `84` with 3 here.
+    /// - Returns: the top-level objects, `children` empty.
+    /// - Throws: `TLVError` for a truncated tag/length/value, a tag over 4 bytes, or a length form that is not
+    ///   allowed (`80`, `85`…`FF`, or more length bytes than `maximumLengthBytes`).
+    public static func decodeOneLevel(
+        _ bytes: [UInt8], skipPadding: Bool = true, maximumLengthBytes: Int = 4
+    ) throws(TLVError) -> [BERTLV] {
+        var i = 0
+        var objects: [BERTLV] = []
+        try decodeList(bytes, from: &i, end: bytes.count, depth: 0, skipPadding: skipPadding,
+            nested: false, maximumLengthBytes: min(4, maximumLengthBytes), into: &objects)
+        return objects
+    }
+
     private static func decodeList(
-        _ b: [UInt8], from i: inout Int, end: Int, depth: Int, skipPadding: Bool, into out: inout [BERTLV]
+        _ b: [UInt8], from i: inout Int, end: Int, depth: Int, skipPadding: Bool, nested: Bool = true,
+        maximumLengthBytes: Int = 4, into out: inout [BERTLV]
     ) throws(TLVError) {
         if depth > maximumDepth { throw .nestingTooDeep(offset: i) }
         while i < end {
@@ -188,7 +236,7 @@ public struct BERTLV: Sendable, Hashable, CustomStringConvertible {
                 i += 1
             } else {
                 let n = Int(first & 0x7F)
-                guard n >= 1 && n <= 4 else { throw .invalidLength(offset: lenOffset, firstByte: first) }
+                guard n >= 1 && n <= maximumLengthBytes else { throw .invalidLength(offset: lenOffset, firstByte: first) }
                 guard i + n < end else { throw .truncatedLength(offset: lenOffset) }
                 length = 0
                 for k in 1...n { length = length << 8 | Int(b[i + k]) }
@@ -199,7 +247,7 @@ public struct BERTLV: Sendable, Hashable, CustomStringConvertible {
             }
             let value = Array(b[i..<(i + length)])
             var object = BERTLV(tag: tag, value: value)
-            if BERTLV.isConstructed(tag) {
+            if nested && BERTLV.isConstructed(tag) {
                 var j = i
                 var kids: [BERTLV] = []
                 try decodeList(b, from: &j, end: i + length, depth: depth + 1, skipPadding: skipPadding, into: &kids)

@@ -30,6 +30,9 @@ struct ATRCommand: AsyncParsableCommand {
         }
         let atr = ATR(bytes)
         print(json ? atr.jsonString() : atr.summary)
-        if !atr.errors.isEmpty { throw CarteExit.refused }
+        if !atr.errors.isEmpty {
+            printError("malformed ATR: " + atr.errors.joined(separator: "; "))
+            throw CarteExit.refused
+        }
     }
 }

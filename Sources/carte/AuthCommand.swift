@@ -1,4 +1,5 @@
 import ArgumentParser
+import CCIDDevice
 import Authentication
 import CPS
 import CardSimulator
@@ -18,7 +19,8 @@ import ISO7816
 ///
 /// The PIN comes from the reader's pinpad when it has one, else from stdin with `--pin-stdin`, else it is prompted on
 /// the terminal without echo; it is held in a `SecretPIN` and never printed. Trust anchors: the simulator's test PKI
-/// with `--simulate`, else `--trust-anchor FILE` (PEM/DER, repeatable) and `--crl-dir DIR`.
+/// with `--simulate` or `--test-pki`, else `--trust-anchor FILE` (PEM/DER, repeatable), `--intermediate FILE` and
+/// `--crl-dir DIR` (IGC-Santé roots, intermediates and CRLs for real use).
 /// Exit codes: 0 authenticated; 1 refused (wrong PIN, revoked…, card not supported); 2 usage; 3 card/reader failure.
 struct AuthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,6 +51,12 @@ struct AuthCommand: AsyncParsableCommand {
     @Option(name: .customLong("trust-anchor"), help: "A trusted root certificate file (PEM or DER); repeatable.")
     var trustAnchors: [String] = []
 
+    @Option(name: .customLong("intermediate"), help: "An intermediate CA certificate file (PEM or DER); repeatable.")
+    var intermediates: [String] = []
+
+    @Flag(name: .customLong("test-pki"), help: "Trust the simulator's test PKI (demo through pcscd + vpcd); implied by --simulate.")
+    var testPKI = false
+
     @Option(name: .customLong("crl-dir"), help: "Directory of CRL files (PEM or DER) of the trusted CAs.")
     var crlDirectory: String?
 
@@ -74,6 +82,15 @@ struct AuthCommand: AsyncParsableCommand {
             throw error.exitCode
         }
 
+        if transport == .usbSim, let device = SimulatedCCIDDevice.current, await t.capabilities.hasPinpad {
+            // Simulation only: the PIN given on stdin is what the simulated holder types on the simulated reader's
+            // pinpad (synthetic persona PINs). No PIN on stdin: the holder presses Cancel.
+            if pinStdin, let typed = AuthCommand.readPIN(fd: 0, prompt: nil) {
+                await device.setPinpad(.enter(digits: typed.withDigits { String(decoding: $0, as: UTF8.self) }, newDigits: nil))
+            } else {
+                await device.setPinpad(.cancel)
+            }
+        }
         let authenticator = CPSAuthenticator(policy: AuthenticationPolicy(validator: validator))
         let fromStdin = pinStdin
         let result = await authenticator.authenticate(transport: t, confirmLastTry: confirmLastTry) {
@@ -93,16 +110,20 @@ struct AuthCommand: AsyncParsableCommand {
     }
 
     private func makeValidator() throws -> CertificatePathValidator {
-        if simulate != nil || transport == .sim {
+        var extra: [Certificate] = []
+        for f in intermediates { extra += try Certificate.load(path: f) }
+        if testPKI || simulate != nil || transport == .sim || transport == .usbSim {
             var v = try TestPKI.shared().validator(crlGracePeriod: crlGrace)
             for f in trustAnchors { v.trustAnchors += try Certificate.load(path: f) }
+            v.intermediates += extra
             return v
         }
         guard !trustAnchors.isEmpty else {
             printError("no trust anchors: give --trust-anchor FILE (IGC-Santé roots) and --crl-dir DIR")
             throw CarteExit.usage
         }
-        return try CertificatePathValidator(trustAnchorFiles: trustAnchors, crlDirectory: crlDirectory, crlGracePeriod: crlGrace)
+        return try CertificatePathValidator(
+            trustAnchorFiles: trustAnchors, intermediates: extra, crlDirectory: crlDirectory, crlGracePeriod: crlGrace)
     }
 
     /// nil for success (exit 0); 3 for card/reader failures; 1 for every refusal.

@@ -36,9 +36,10 @@ struct Carte: AsyncParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                let message = fullMessage(for: error)
-                var bytes = Array((message.isEmpty ? "carte: usage error" : message).utf8) + [0x0A]
-                _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+                // One line, as every error of the CLI contract: the parser's own message, then where to look.
+                let first = message(for: error).split(separator: "\n").first.map(String.init) ?? "usage error"
+                let text = first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first
+                printError("\(text) (see carte --help)")
                 Glibc.exit(CarteExit.usage.rawValue)
             }
             exit(withError: error)

@@ -91,9 +91,7 @@ struct ReadCommand: AsyncParsableCommand {
         case .cps3, .cps3Contactless:
             return await CPSReadReport.readAndPrint(channel: channel, kind: kind, json: json)
         case .desfire, .iso14443:
-            // Plug-in point for the badge reader.
-            printError("reading a \(kind.rawValue) card is not available yet in this build")
-            return CarteExit.usage
+            return await BadgeReadReport.readAndPrint(transport: t, atr: channel.atr, kind: kind, json: json)
         case .cps4:
             printError("CPS4 card recognised, not supported yet (ATR \(channel.atr.hexString(separator: " ")))")
             return CarteExit.refused

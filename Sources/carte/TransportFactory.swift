@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CCID
 import CCIDDevice
 import CardSimulator
@@ -53,7 +54,11 @@ func openTransport(choice: TransportChoice, reader: String?, simulate: String?) 
             let names = CCIDSimulatedReader.Level.allCases.map(\.rawValue).joined(separator: ", ")
             throw .usage("with --transport usb-sim, --reader is the simulated reader's level: \(names)")
         }
-        do { return try CCIDSimulatedReader.make(persona: persona, level: level).transport } catch {
+        do {
+            let simulated = try CCIDSimulatedReader.make(persona: persona, level: level)
+            SimulatedCCIDDevice.current = simulated.device
+            return simulated.transport
+        } catch {
             throw .usage(error.description)
         }
     case .sim:
@@ -79,8 +84,28 @@ func openTransport(choice: TransportChoice, reader: String?, simulate: String?) 
     }
 }
 
+/// An in-process simulated reader holding `persona`'s card: a contactless reader for badges (cards with no contact
+/// interface), a contact reader otherwise.
 private func simulatedReader(persona: String, name: String?) async throws(TransportOpenError) -> SimulatedReader {
-    let r = SimulatedReader(name: name ?? "Carte simulated reader 00")
+    let isBadge: Bool
+    do {
+        if case .badge = try PersonaCatalog.persona(persona) { isBadge = true } else { isBadge = false }
+    } catch { throw .usage(error.description) }
+    let r = SimulatedReader(
+        name: name ?? (isBadge ? "Carte simulated contactless reader 00" : "Carte simulated reader 00"),
+        configuration: isBadge ? .contactless() : .contact())
     do { try await r.insert(persona: persona) } catch { throw .usage(error.description) }
     return r
+}
+
+/// The simulated CCID device behind the last `--transport usb-sim` transport, so that `carte auth` can play the
+/// holder typing on the simulated reader's pinpad (the PIN given with `--pin-stdin`).
+enum SimulatedCCIDDevice {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var device: CCIDSimulatedDevice?
+
+    static var current: CCIDSimulatedDevice? {
+        get { lock.withLock { device } }
+        set { lock.withLock { device = newValue } }
+    }
 }

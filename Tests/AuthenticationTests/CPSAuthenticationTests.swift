@@ -32,6 +32,19 @@ struct CPSAuthenticationTests {
         #expect(card.os.pins[0x01]?.triesLeft == 3)
     }
 
+    @Test("a PIN of the wrong length is refused before the card: pinFormatRejected, no try used",
+          arguments: CardSource.allCases)
+    func pinOfWrongLengthNeverReachesTheCard(source: CardSource) async throws {
+        for typed in ["12", "123456789"] {
+            let (reader, card) = try await Fixture.reader(source, "cps3-durand")
+            let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad(typed, CallCounter()))
+            #expect(r.outcome == .pinFormatRejected)
+            #expect(r.triesLeft == 3)
+            #expect(r.assurance == nil && r.identity == nil)
+            #expect(card.os.pins[0x01]?.triesLeft == 3)
+        }
+    }
+
     @Test("durand, wrong PIN → wrongPin 2, and the card's counter says 2", arguments: CardSource.allCases)
     func durandWrongPIN(source: CardSource) async throws {
         let (reader, card) = try await Fixture.reader(source, "cps3-durand")
@@ -149,6 +162,28 @@ struct CPSAuthenticationTests {
         let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
         #expect(r.outcome == .untrusted)
         #expect(calls.count == 0)
+    }
+
+    @Test("a signature-only certificate in the authentication slot → wrongUsage, no PIN asked")
+    func wrongUsage() async throws {
+        let sign = try Fixture.pki().credentials(forPersona: "cps3-durand").signCert
+        let (reader, _) = try await Fixture.reader(.testCard, "cps3-durand", authCertificate: sign)
+        let calls = CallCounter()
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(r.outcome == .wrongUsage)
+        #expect(calls.count == 0)
+    }
+
+    @Test("a certificate naming another professional than the card's data → identityMismatch, no PIN asked")
+    func identityMismatch() async throws {
+        let other = try Fixture.pki().credentials(forPersona: "cps3-moreau-pharmacist").authCert
+        let (reader, card) = try await Fixture.reader(.testCard, "cps3-durand", authCertificate: other)
+        let calls = CallCounter()
+        let r = try await Fixture.authenticator().authenticate(transport: reader, keypad: Fixture.keypad("1234", calls))
+        #expect(r.outcome == .identityMismatch)
+        #expect(r.identity == nil)
+        #expect(calls.count == 0)
+        #expect(card.os.pins[0x01]?.triesLeft == 3)
     }
 
     @Test("the card signs a different challenge (tampering transport) → signatureInvalid", arguments: CardSource.allCases)

@@ -33,6 +33,17 @@ struct PINManagementTests {
         #expect(card.os.pins[0x01]?.triesLeft == 1)
     }
 
+    @Test("on a pinpad reader no code is typed on the host: notSupported, nothing asked, nothing sent")
+    func pinpadReader() async throws {
+        let (reader, card) = try await Fixture.reader(.simulator, "cps3-durand", configuration: .pinpad())
+        let calls = CallCounter()
+        let r = await CPSPINManagement.changePIN(transport: reader, codes: { let c = await Self.codes("1234", "5678", calls)()!; return (c.0, c.1) })
+        #expect(r.outcome == .notSupported)
+        #expect(calls.count == 0)
+        #expect(card.os.pins[0x01]?.triesLeft == 3)
+        #expect(await reader.transcript.allSatisfy { $0.command.count < 2 || ![0x20, 0x24, 0x2C].contains($0.command[1]) })
+    }
+
     @Test("unblock: a blocked PIN is reset with the code de déblocage; a wrong code costs a PUK try only", arguments: CardSource.allCases)
     func unblock(source: CardSource) async throws {
         let (reader, card) = try await Fixture.reader(source, "cps3-moreau-pharmacist")

@@ -81,7 +81,7 @@ struct CCIDDescriptorTests {
 
     @Test("no crash on 20 000 random and mutated descriptor runs")
     func fuzz() {
-        var rng = SeededGenerator(seed: 0xCC1D)
+        var rng = SplitMix64(seed: 0xCC1D)
         for n in 0..<20_000 {
             var bytes = n % 2 == 0 ? ingenicoLeoDescriptor : (0..<Int.random(in: 0...120, using: &rng)).map { _ in
                 UInt8.random(in: 0...255, using: &rng)

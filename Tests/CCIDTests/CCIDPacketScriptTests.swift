@@ -222,11 +222,11 @@ struct CCIDPacketScriptTests {
 actor FuzzPort: CCIDTransferPort {
     nonisolated let maxPacketSize = 64
     nonisolated let clock = CCIDManualClock()
-    private var rng: SeededGenerator
+    private var rng: SplitMix64
     private var queued: [[UInt8]] = []
     private var lastSeq: UInt8 = 0
 
-    init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     private func enqueue(_ frame: [UInt8]) {
         var i = 0

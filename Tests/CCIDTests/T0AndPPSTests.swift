@@ -140,7 +140,7 @@ struct PPSTests {
         #expect(throws: TransportError.failed("ATR does not start with TS = 3B or 3F")) {
             try ATRTransmissionParameters(atr: hex("00 00"))
         }
-        var rng = SeededGenerator(seed: 0xA7)
+        var rng = SplitMix64(seed: 0xA7)
         for _ in 0..<20_000 {
             var atr = t1ATR
             for _ in 0..<3 { atr[Int.random(in: 1..<atr.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }

@@ -76,7 +76,7 @@ struct T1BlockTests {
 
     @Test("no crash on 20 000 random and mutated blocks")
     func fuzz() {
-        var rng = SeededGenerator(seed: 0x7151)
+        var rng = SplitMix64(seed: 0x7151)
         let seedBlock = T1Block.i(1, more: true, Array(0..<40)).encoded()
         for n in 0..<20_000 {
             var bytes: [UInt8]
@@ -241,9 +241,9 @@ struct T1TerminationTests {
     @Test("2 000 sessions against a card answering random (valid and invalid) blocks all terminate, boundedly")
     func randomCards() async {
         final class RandomCard: @unchecked Sendable {
-            var rng: SeededGenerator
+            var rng: SplitMix64
             var exchanges = 0
-            init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+            init(seed: UInt64) { rng = SplitMix64(seed: seed) }
             func next() -> [UInt8] {
                 exchanges += 1
                 let kinds: [T1BlockKind] = [

@@ -5,19 +5,6 @@ import Testing
 
 func hex(_ s: String) -> [UInt8] { [UInt8](hex: s)! }
 
-/// Deterministic generator for the no-crash passes (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A packet script: each step names the OUT transfer the host must send (hex) and the IN packets the device then
 /// queues (hex, one packet each). A read with nothing queued advances the manual clock by its timeout and fails.
 actor ScriptedPort: CCIDTransferPort {

@@ -1,3 +1,4 @@
+import Foundation
 import CPS
 import ISO7816
 import Testing
@@ -102,10 +103,57 @@ import Testing
         #expect(PKCS15Entry.entries(in: dodf).first?.authID == [0x01])
     }
 
+    /// `CpsNamePs` of the [D] ASN.1 (cps.md §11.2): type 8, idNat, civilité 2, DURAND, ALICE, "10".
+    static let namePS = [UInt8](hex: "30 27 02 01 08 13 0C 38 39 39 37 30 30 34 31 32 33 34 35 02 01 02 0C 06 44 55 52 41 4E 44 0C 05 41 4C 49 43 45 13 02 31 30")!
+    /// `CpsIdCard`: type 0 (CPS), issuer, number, validity, test card.
+    static let idCard = [UInt8](hex: "30 3B 02 01 00 04 05 80 25 00 00 01 12 0A 30 30 30 30 34 31 32 33 34 35 18 0F 32 30 32 34 30 31 30 31 30 30 30 30 30 30 5A 18 0F 32 30 32 37 30 31 30 31 30 30 30 30 30 30 5A 01 01 FF")!
+
+    @Test("holder data objects ([D] ASN.1): every field, INTEGER or string forms, trailing padding")
+    func holder() throws {
+        let h = try CPSHolder(idCard: Self.idCard + [0x00, 0x00], name: Self.namePS, info: [UInt8](hex: "30 0C 13 02 31 30 13 04 53 4D 32 36 13 00")!)
+        #expect(h.cardType == .cps)
+        #expect(h.cardTypeCode == "0")
+        #expect(h.isTestCard == true)
+        #expect(h.validUntil == Date(timeIntervalSince1970: 1_798_761_600))
+        #expect(h.idNatType == 8)
+        #expect(h.idNat == "899700412345")
+        #expect(h.rpps == "99700412345")
+        #expect(h.civilite == "MME")
+        #expect(h.nomExercice == "DURAND")
+        #expect(h.prenomExercice == "ALICE")
+        #expect(h.profession == "10")
+        #expect(h.specialite == "SM26")
+        // String forms and a category without specialité.
+        let staff = try CPSHolder(idCard: [UInt8](hex: "30 05 13 03 43 50 45")!, name: nil,
+            info: [UInt8](hex: "30 10 13 00 13 0C 53 65 63 72 65 74 61 69 72 65 20 6D")!)
+        #expect(staff.cardType == .cpe)
+        #expect(!staff.cardType!.isHealthProfessional)
+        #expect(staff.specialite == nil)
+        #expect(staff.categorie == "Secretaire m")
+        #expect(throws: CPSError.malformed("CPS_NAME_PS", reason: "3 fields, at least 5 expected")) {
+            try CPSHolder(idCard: nil, name: [UInt8](hex: "30 09 02 01 08 13 01 38 02 01 01")!, info: nil)
+        }
+        #expect(throws: CPSError.malformed("CPS_ID_CARD", reason: "not a SEQUENCE")) {
+            try CPSHolder(idCard: [0x04, 0x01, 0x00], name: nil, info: nil)
+        }
+    }
+
+    @Test("situation d'exercice ([D] CpsActivity)")
+    func situation() throws {
+        let bytes = [UInt8](hex: "30 28 02 01 01 02 01 01 02 01 00 13 04 53 41 30 31 02 01 01 13 09 37 35 30 37 31 32 31 38 34 0C 09 43 48 20 53 49 4D 55 4C 45 00 00")!
+        let s = try CPSSituation(parsing: bytes, index: 1)
+        #expect(s.index == 1)
+        #expect(s.modeExercice == "1")
+        #expect(s.secteurActivite == "SA01")
+        #expect(s.idStructType == 1)
+        #expect(s.idStruct == "750712184")
+        #expect(s.raisonSociale == "CH SIMULE")
+    }
+
     @Test("parsers never crash on random and mutated inputs (deterministic seed)")
     func noCrash() {
-        var rng = SplitMix(seed: 0xC95_5EED)
-        let seeds: [[UInt8]] = [Self.efATR, [UInt8](hex: "5A 0A 80 25 00 00 01 99 21 38 45 0F")!,
+        var rng = SplitMix64(seed: 0xC95_5EED)
+        let seeds: [[UInt8]] = [Self.efATR, [UInt8](hex: "5A 0A 80 25 00 00 01 99 21 38 45 0F")!, Self.namePS, Self.idCard,
             [UInt8](hex: "70 16 BF 81 01 12 A0 10 9A 01 03 9B 01 03 A1 08 8C 06 F3 00 00 13 FF 00")!]
         for i in 0..<3000 {
             var b: [UInt8]
@@ -124,19 +172,10 @@ import Testing
             _ = PKCS15Application.records(in: b)
             _ = PKCS15ObjectDirectory(parsing: b)
             _ = PKCS15Entry.entries(in: b)
+            _ = try? CPSHolder(idCard: b, name: b, info: b)
+            _ = try? CPSHolder(idCard: nil, name: b, info: nil)
+            _ = try? CPSSituation(parsing: b, index: 1)
         }
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -212,19 +212,8 @@ import Testing
 
     // MARK: No-crash passes (deterministic seed)
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func mutatedFilesNeverCrash() {
-        var g = SplitMix(state: 0x5649_5441_4C45)
+        var g = SplitMix64(seed: 0x5649_5441_4C45)
         let pointers = [UInt8](hex: VitaleScriptedTests.pointers)!
         let ident = [UInt8](hex: VitaleScriptedTests.ident)!
         let benef = [UInt8](hex: VitaleScriptedTests.benef)!

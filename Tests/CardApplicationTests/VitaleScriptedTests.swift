@@ -326,20 +326,14 @@ import Testing
 /// never crash or loop.
 final class RandomAnswerTransport: CardTransport, @unchecked Sendable {
     let readerName = "random"
-    var state: UInt64
+    var rng: SplitMix64
     let atr: [UInt8]
     var count = 0
     init(seed: UInt64, atr: [UInt8]) {
-        state = seed
+        rng = SplitMix64(seed: seed)
         self.atr = atr
     }
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    func next() -> UInt64 { rng.next() }
     var capabilities: ReaderCapabilities { get async { .shortAPDU } }
     func connect(preferred: Set<TransmissionProtocol>) async throws(TransportError) -> CardConnectionInfo {
         CardConnectionInfo(atr: atr, activeProtocol: .t0)

@@ -57,12 +57,12 @@ import Testing
     }
 
     @Test func tlvParserTable() throws {
-        let parsed = try #require(CardTLV.parse(h("65 03 80 01 41 7F 21 02 5F 37 00 00 FF")))
+        let parsed = try #require(tlvObjects(h("65 03 80 01 41 7F 21 02 5F 37 00 00 FF")))
         #expect(parsed.map(\.tag) == [0x65, 0x7F21])
-        #expect(CardTLV.parse(h("65 05 80 01")) == nil)
-        #expect(CardTLV.parse(h("5F")) == nil)
-        #expect(CardTLV.parse(h("65 84 00 00 00 01 00")) == nil)
-        #expect(try #require(CardTLV.parse(h("E0 81 02 80 00"))).first?.value == [0x80, 0x00])
+        #expect(tlvObjects(h("65 05 80 01")) == nil)
+        #expect(tlvObjects(h("5F")) == nil)
+        #expect(tlvObjects(h("65 84 00 00 00 01 00")) == nil)
+        #expect(try #require(tlvObjects(h("E0 81 02 80 00"))).first?.value == [0x80, 0x00])
     }
 
     @Test func randomAndMutatedInputNeverCrash() throws {
@@ -81,7 +81,7 @@ import Testing
                 if g.next() % 3 == 0 { b = Array(b.prefix(Int(g.next() % UInt64(b.count + 1)))) }
             }
             if ATRInfo(b) != nil { accepted += 1 }
-            _ = CardTLV.parse(b)
+            _ = tlvObjects(b)
             _ = try? PINBlockBuilder.verify(structure: b, entry: .typed("1234"), templateHasLc: i % 3 == 0,
                 readerMinDigits: 4, readerMaxDigits: 8)
             _ = try? PINBlockBuilder.modify(structure: b, entries: [.typed("1234"), .typed("5678"), .typed("5678")],

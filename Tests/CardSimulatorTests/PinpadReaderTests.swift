@@ -3,9 +3,9 @@ import Testing
 @testable import CardSimulator
 
 @Suite struct PinpadReaderTests {
-    static let verify81 = ioctl(PCSCPart10.featureVerifyPinDirect)
-    static let modify81 = ioctl(PCSCPart10.featureModifyPinDirect)
-    static func ioctl(_ f: UInt8) -> UInt32 { PCSCPart10.ioctl(feature: f) }
+    static let verify81 = PCSCPart10.ioctl(feature: .verifyPINDirect)
+    static let modify81 = PCSCPart10.ioctl(feature: .modifyPINDirect)
+    static func ioctl(_ f: UInt8) -> UInt32 { PCSCPart10.ioctl(feature: PCSCFeature(rawValue: f)!) }
 
     /// PIN_VERIFY_STRUCTURE of pcsc-lite's scardcontrol.c shape: ASCII, left, position 0, 8-byte block,
     /// 4…8 digits, validation key, French, template `00 20 00 81 08 FF×8`.

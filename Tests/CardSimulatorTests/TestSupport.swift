@@ -9,6 +9,10 @@ func h(_ s: String) -> [UInt8] {
 
 func hx(_ b: [UInt8]) -> String { b.hexString(separator: " ") }
 
+/// One level of BER-TLV objects as the simulated cards read command data (length fields of 1…3 bytes), or `nil`
+/// when the bytes are malformed.
+func tlvObjects(_ b: [UInt8]) -> [BERTLV]? { try? BERTLV.decodeOneLevel(b, maximumLengthBytes: 3) }
+
 /// A small ISO card for Card OS tests:
 /// MF 3F00 ├ EF 2F00 (SFI 1E, 20 bytes 00…13) ├ EF 0010 records (SFI 02) ├ EF 0011 writable after PIN 81
 /// └ DF 1000 "A0 00 00 00 01 02" ├ EF 1001 (SFI 01) "HELLO"

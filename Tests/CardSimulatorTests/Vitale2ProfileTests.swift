@@ -61,14 +61,17 @@ import Testing
         _ = send(h("00 A4 04 00 0B D2 50 00 00 02 56 49 54 41 4C 45 00"))
         _ = send(h("00 A4 02 00 02 20 01 00"))
         let pointers = send(h("00 B0 00 00 00")).data
-        guard let outer = CardTLV.parse(pointers), let e0 = outer.first, e0.tag == 0xE0,
-            let inner = CardTLV.parse(e0.value)
+        guard let outer = tlvObjects(pointers), let e0 = outer.first, e0.tag == 0xE0,
+            let inner = tlvObjects(e0.value)
         else { return [:] }
         var apps: [UInt16: [UInt8]] = [:]
         var files: [(String, UInt16, UInt16)] = []
-        for (tag, v) in inner {
-            if tag == 0xA0, let list = CardTLV.parse(v) {
-                for (t, e) in list where t == 0x82 && e.count > 4 { apps[UInt16(e[0]) << 8 | UInt16(e[1])] = Array(e[4...]) }
+        for o in inner {
+            let (tag, v) = (o.tag, o.value)
+            if tag == 0xA0, let list = tlvObjects(v) {
+                for (t, e) in list.map({ ($0.tag, $0.value) }) where t == 0x82 && e.count > 4 {
+                    apps[UInt16(e[0]) << 8 | UInt16(e[1])] = Array(e[4...])
+                }
             } else if tag == 0x80, v.count == 12 {
                 let label = String(decoding: v[0..<8], as: UTF8.self).trimmingCharacters(in: .whitespaces)
                 files.append((label, UInt16(v[8]) << 8 | UInt16(v[9]), UInt16(v[10]) << 8 | UInt16(v[11])))
@@ -146,14 +149,14 @@ import Testing
         let card = try PersonaCatalog.makeCard(persona: "vitale2-bernard-family")
         _ = card.process(h("00 A4 04 0C 0B D2 50 00 00 02 56 49 54 41 4C 45"))
         let r = card.process(h("00 B0 82 00 00"))
-        let templates = try #require(CardTLV.parse(Array(r.dropLast(2))))
+        let templates = try #require(tlvObjects(Array(r.dropLast(2))))
         #expect(templates.count == 4)
-        let sophie = try #require(CardTLV.parse(templates[1].value))
+        let sophie = try #require(tlvObjects(templates[1].value))
         #expect(sophie.map(\.tag) == [0x93, 0x84, 0x85, 0x86, 0x87, 0x88])
         #expect(String(decoding: sophie[0].value, as: UTF8.self) == "171096912304538")
         #expect(String(decoding: sophie[3].value, as: UTF8.self) == "274051305501264")
         #expect(String(decoding: sophie[5].value, as: UTF8.self) == "GARNIER")
-        let lucas = try #require(CardTLV.parse(templates[3].value))
+        let lucas = try #require(tlvObjects(templates[3].value))
         #expect(lucas.map(\.tag) == [0x93, 0x84, 0x85])
         #expect(templates.allSatisfy { $0.value.count < 128 })
     }
@@ -228,18 +231,18 @@ import Testing
         for p in f.patients where p.card == "vitale2" {
             let card = try PersonaCatalog.makeCard(persona: p.id)
             #expect(card.process(h("00 A4 00 00 02 3F 00")).suffix(2) == [0x90, 0x00])
-            let ident = try #require(CardTLV.parse(Array(card.process(h("00 B0 82 00 00")).dropLast(2))))
+            let ident = try #require(tlvObjects(Array(card.process(h("00 B0 82 00 00")).dropLast(2))))
             _ = card.process(h("00 A4 04 00 0B D2 50 00 00 02 56 49 54 41 4C 45"))
-            let benef = try #require(CardTLV.parse(Array(card.process(h("00 B0 82 00 00")).dropLast(2))))
+            let benef = try #require(tlvObjects(Array(card.process(h("00 B0 82 00 00")).dropLast(2))))
             #expect(ident.count == p.beneficiaries.count, "\(p.id)")
             #expect(benef.count == p.beneficiaries.count, "\(p.id)")
             for (i, b) in p.beneficiaries.enumerated() where i < ident.count && i < benef.count {
                 #expect(ident[i].tag == 0x65 && ident[i].value.count < 128)
-                let fields = try #require(CardTLV.parse(ident[i].value))
+                let fields = try #require(tlvObjects(ident[i].value))
                 #expect(String(decoding: fields[0].value, as: UTF8.self) == b.nomUsuel)
                 #expect(String(decoding: fields[1].value, as: UTF8.self) == b.prenom)
                 #expect(String(decoding: fields[2].value, as: UTF8.self) == b.dateNaissance)
-                let nir = try #require(CardTLV.parse(benef[i].value)?.first)
+                let nir = try #require(tlvObjects(benef[i].value)?.first)
                 #expect(nir.tag == 0x93)
                 #expect(String(decoding: nir.value, as: UTF8.self) == p.insured.nir)
             }

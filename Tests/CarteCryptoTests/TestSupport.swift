@@ -15,7 +15,8 @@ func h(_ s: String) -> [UInt8] {
     return out
 }
 
-/// Deterministic PRNG for fuzz passes (SplitMix64).
+/// Deterministic PRNG for fuzz passes: the same sequence as `SplitMix64`, kept here only because this
+/// test target does not depend on ISO7816 (Package.swift).
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {

@@ -1,5 +1,6 @@
 import CardSimulator
 import Foundation
+import ISO7816
 import Testing
 @testable import VirtualPCD
 
@@ -52,7 +53,7 @@ import Testing
     /// Any split of a stream gives the same frames as the whole stream; random bytes never crash
     /// (deterministic seed).
     @Test func fuzzSplitsAndGarbage() throws {
-        var rng = SystemRandomNumberGeneratorFree(seed: 0x5EED_0035_963)
+        var rng = SplitMix64(seed: 0x5EED_0035_963)
         for _ in 0..<500 {
             var frames: [[UInt8]] = []
             var stream: [UInt8] = []
@@ -91,18 +92,6 @@ import Testing
         #expect(try VPCDAddress(parsing: "localhost") == VPCDAddress(host: "localhost", port: 35963))
         #expect(throws: VPCDError.invalidAddress("host:99999")) { try VPCDAddress(parsing: "host:99999") }
         #expect(throws: VPCDError.invalidAddress("")) { try VPCDAddress(parsing: "") }
-    }
-}
-
-struct SystemRandomNumberGeneratorFree {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -241,7 +241,8 @@ import Testing
     }
 }
 
-/// Deterministic PRNG for the no-crash passes.
+/// Deterministic PRNG for the no-crash passes: the same sequence as `SplitMix64`, kept here only because
+/// this test target does not depend on ISO7816 (Package.swift).
 struct SplitMix64 {
     var state: UInt64
     init(seed: UInt64) { state = seed }

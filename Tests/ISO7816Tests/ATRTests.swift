@@ -361,3 +361,50 @@ let atrTable: [ATRRow] = [
         #expect(!CardKind.cps4.isSupported && CardKind.cps3.isSupported)
     }
 }
+
+/// The accessors the transports read (ATRTransmissionParameters is built on them).
+@Suite struct ATRTransmissionAccessorTests {
+    @Test func protocolsInATROrder() throws {
+        // TD1 = 81 announces T=1 first, TD2 = 00 then T=0 (out of ascending order, reported in errors).
+        let atr = try #require(ATR(hex: "3B 80 81 00 01"))
+        #expect(atr.protocolsInATROrder == [1, 0])
+        #expect(atr.protocols == [0, 1])
+        #expect(try #require(ATR(hex: "3B 02 14 50")).protocolsInATROrder == [0])
+        #expect(try #require(ATR(hex: "3B 80 90 01 71 40 45 01")).protocolsInATROrder == [0, 1])
+    }
+
+    @Test func tc2() throws {
+        let atr = try #require(ATR(hex: "3B 80 40 14"))
+        #expect(atr.tc2 == 0x14)
+        #expect(atr.workWaitingInteger == 20)
+        #expect(try #require(ATR(hex: "3B 02 14 50")).tc2 == nil)
+    }
+
+    @Test func interfaceBytesTruncated() throws {
+        let cut = try #require(ATR(hex: "3B F5 96"))
+        #expect(cut.interfaceBytesTruncated)
+        #expect(cut.ta1 == 0x96)
+        #expect(try #require(ATR(hex: "3B 02 14 50")).interfaceBytesTruncated == false)
+        // Historical bytes missing is not an interface-byte truncation.
+        #expect(try #require(ATR(hex: "3B 05 14")).interfaceBytesTruncated == false)
+    }
+
+    @Test func firstT1InterfaceBytesAcrossGroups() throws {
+        // TD2 = C1 opens a T=1 group holding TC3 only; TA4/TB4 of the next T=1 group are then the first TA and TB
+        // for T=1 (ISO/IEC 7816-3 §11.4): IFSC B8, BWI 4, CWI 5.
+        let p = try ATRTransmissionParameters(atr: [UInt8](hex: "3B 80 80 C1 00 31 B8 45")!)
+        #expect(p.ifsc == 0xB8 && p.bwiCwi == 0x45 && p.usesCRC == false)
+        #expect(p.offeredProtocols == [.t0, .t1])
+    }
+
+    @Test func transmissionParametersFromADecodedATR() throws {
+        for hex in ["3B 80 81 00 01", "3B 80 40 14", "3B 80 90 01 71 40 45 01", "3F 65 25 00 2C 09 69 90 00"] {
+            let bytes = try #require([UInt8](hex: hex))
+            let p = ATRTransmissionParameters(ATR(bytes))
+            #expect(p == (try ATRTransmissionParameters(atr: bytes)), "\(hex)")
+        }
+        let p = ATRTransmissionParameters(try #require(ATR(hex: "3B 80 81 00 01")))
+        #expect(p.offeredProtocols == [.t1, .t0])
+        #expect(try #require(ATR(hex: "3B 80 40 14")).tc2 == ATRTransmissionParameters(ATR([0x3B, 0x80, 0x40, 0x14])).waitingIntegerT0)
+    }
+}

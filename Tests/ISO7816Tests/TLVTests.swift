@@ -117,6 +117,88 @@ private func b(_ hex: String) -> [UInt8] { [UInt8](hex: hex)! }
         #expect(r.error?.description == "TLV value at byte 8 announces 5 bytes but only 1 remain")
     }
 
+    @Test func encodeWithoutBuildingAnObject() {
+        // Vitale 2 identity template (vitale.md §9.2): same bytes as the built object.
+        let body = BERTLV.encode(0x80, Array("DUPONT".utf8)) + BERTLV.encode(0x81, Array("JEAN".utf8))
+        #expect(BERTLV.encode(0x65, body) == b("65 0E 80 06 44 55 50 4F 4E 54 81 04 4A 45 41 4E"))
+        #expect(BERTLV.encode(0x65, body) == BERTLV(tag: 0x65, value: body).encoded)
+        // Two- and three-byte tags: 5F37, and an IAS-ECC SDO reference BF 81 02 (class 81, reference 02).
+        #expect(BERTLV.encode(0x5F37, [0xAA]) == b("5F 37 01 AA"))
+        #expect(BERTLV.encode(0xBF_8102, b("7F 41 80")) == b("BF 81 02 03 7F 41 80"))
+        #expect(BERTLV.encode(0x00, []) == b("00 00"))
+        let v300 = [UInt8](repeating: 0x42, count: 300)
+        #expect(Array(BERTLV.encode(0x04, v300).prefix(4)) == b("04 82 01 2C"))
+        #expect(BERTLV.encode(0x04, v300).count == 304)
+    }
+
+    @Test func forcedLongFormLength() throws {
+        #expect(BERTLV.encodeLength(0, forceLongForm: true) == [0x81, 0x00])
+        #expect(BERTLV.encodeLength(0x7F, forceLongForm: true) == [0x81, 0x7F])
+        #expect(BERTLV.encodeLength(0x7F, forceLongForm: false) == [0x7F])
+        #expect(BERTLV.encodeLength(0x80, forceLongForm: true) == [0x81, 0x80])
+        #expect(BERTLV.encodeLength(0x100, forceLongForm: true) == [0x82, 0x01, 0x00])
+        let o = BERTLV(tag: 0x65, value: b("80 01 41"))
+        #expect(o.encoded(forceLongFormLength: true) == b("65 81 03 80 01 41"))
+        #expect(o.encoded(forceLongFormLength: false) == o.encoded)
+        #expect(BERTLV.encode(0x65, b("80 01 41"), forceLongFormLength: true) == b("65 81 03 80 01 41"))
+        // The long form still decodes to the same object (BER allows it).
+        #expect(try BERTLV.decode(b("65 81 03 80 01 41")) == [BERTLV(tag: 0x65, children: [BERTLV(tag: 0x80, value: [0x41])])])
+    }
+
+    @Test func oneLevelDecodingKeepsValuesRaw() throws {
+        // 7F21 is constructed but "5F 37" is not a whole TLV: decode() fails, decodeOneLevel() does not.
+        let bytes = b("65 03 80 01 41 7F 21 02 5F 37 00 00 FF")
+        #expect(throws: TLVError.truncatedLength(offset: 10)) { try BERTLV.decode(bytes) }
+        let objects = try BERTLV.decodeOneLevel(bytes)
+        #expect(objects.map(\.tag) == [0x65, 0x7F21])
+        #expect(objects.map(\.value) == [b("80 01 41"), b("5F 37")])
+        #expect(objects.allSatisfy { $0.children.isEmpty })
+        // Padding between objects is skipped (ISO/IEC 7816-4 §5.2.2), or read as a tag without skipPadding.
+        #expect(try BERTLV.decodeOneLevel(b("80 01 10 00 FF 84 01 02")).map(\.tag) == [0x80, 0x84])
+        #expect(throws: TLVError.invalidLength(offset: 4, firstByte: 0xFF)) {
+            try BERTLV.decodeOneLevel(b("80 01 10 00 FF 84 01 02"), skipPadding: false)
+        }
+        // IAS-ECC GET DATA request: 4D { 70 { BF 81 02 03 7F 41 80 } } — the inner 7F41 80 is not TLV.
+        let sdo = try BERTLV.decodeOneLevel(b("4D 09 70 07 BF 81 02 03 7F 41 80"))
+        #expect(sdo == [BERTLV(tag: 0x4D, value: b("70 07 BF 81 02 03 7F 41 80"))])
+        #expect(try BERTLV.decodeOneLevel(sdo[0].value) == [BERTLV(tag: 0x70, value: b("BF 81 02 03 7F 41 80"))])
+        #expect(throws: TLVError.self) { try BERTLV.decode(sdo[0].value) }
+        // Length bytes: 4 by default (ISO/IEC 7816-4 allows 81…84), fewer on request (a card: 1…3).
+        #expect(try BERTLV.decodeOneLevel(b("65 84 00 00 00 01 00")) == [BERTLV(tag: 0x65, value: [0x00])])
+        #expect(throws: TLVError.invalidLength(offset: 1, firstByte: 0x84)) {
+            try BERTLV.decodeOneLevel(b("65 84 00 00 00 01 00"), maximumLengthBytes: 3)
+        }
+        #expect(try BERTLV.decodeOneLevel(b("65 83 00 00 01 00"), maximumLengthBytes: 3) == [BERTLV(tag: 0x65, value: [0x00])])
+        #expect(try BERTLV.decodeOneLevel(b("E0 81 02 80 00"), maximumLengthBytes: 3) == [BERTLV(tag: 0xE0, value: [0x80, 0x00])])
+        #expect(throws: TLVError.invalidLength(offset: 1, firstByte: 0x81)) {
+            try BERTLV.decodeOneLevel(b("E0 81 02 80 00"), maximumLengthBytes: 0)
+        }
+        #expect(throws: TLVError.truncatedValue(offset: 1, declared: 5, available: 2)) { try BERTLV.decodeOneLevel(b("65 05 80 01")) }
+        #expect(throws: TLVError.truncatedTag(offset: 0)) { try BERTLV.decodeOneLevel(b("5F")) }
+        #expect(try BERTLV.decodeOneLevel([]) == [])
+    }
+
+    @Test func oneLevelDecodingNeverCrashes() {
+        var g = SplitMix64(seed: 0x7170)
+        let seeds = [b("65 03 80 01 41 7F 21 02 5F 37 00 00 FF"), b("4D 09 70 07 BF 81 02 03 7F 41 80")]
+        var accepted = 0
+        for i in 0..<20000 {
+            var bytes: [UInt8]
+            if i % 2 == 0 {
+                bytes = (0..<Int(g.next() % 40)).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+            } else {
+                bytes = seeds[Int(g.next() % 2)]
+                bytes[Int(g.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: g.next())
+            }
+            let objects = try? BERTLV.decodeOneLevel(bytes, maximumLengthBytes: Int(g.next() % 5))
+            if let objects {
+                accepted += 1
+                #expect(objects.reduce(0) { $0 + $1.value.count } <= bytes.count)
+            }
+        }
+        #expect(accepted > 0)
+    }
+
     @Test func nestingIsBounded() {
         var bytes: [UInt8] = [0x80, 0x00]
         for _ in 0..<40 { bytes = [0x21, UInt8(bytes.count)] + bytes }

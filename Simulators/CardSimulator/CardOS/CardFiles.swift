@@ -85,17 +85,17 @@ public final class ElementaryFile {
     /// descriptor (`01` transparent, `02 21 00 LL NN` linear fixed, `04 21` linear variable), `83` FID, `88` SFI
     /// (when it has one), `8A` life cycle `05` (operational, activated).
     public var fcp: [UInt8] {
-        var body: [UInt8] = CardTLV.encode(0x80, [UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)])
+        var body: [UInt8] = BERTLV.encode(0x80, [UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)])
         switch structure {
-        case .transparent: body += CardTLV.encode(0x82, [0x01])
+        case .transparent: body += BERTLV.encode(0x82, [0x01])
         case .records(let r, let fixed):
-            if let fixed { body += CardTLV.encode(0x82, [0x02, 0x21, 0x00, UInt8(fixed & 0xFF), UInt8(r.count & 0xFF)]) }
-            else { body += CardTLV.encode(0x82, [0x04, 0x21]) }
+            if let fixed { body += BERTLV.encode(0x82, [0x02, 0x21, 0x00, UInt8(fixed & 0xFF), UInt8(r.count & 0xFF)]) }
+            else { body += BERTLV.encode(0x82, [0x04, 0x21]) }
         }
-        body += CardTLV.encode(0x83, [UInt8(fid >> 8), UInt8(fid & 0xFF)])
-        if let sfi { body += CardTLV.encode(0x88, [sfi << 3]) }
-        body += CardTLV.encode(0x8A, [0x05])
-        return CardTLV.encode(0x62, body)
+        body += BERTLV.encode(0x83, [UInt8(fid >> 8), UInt8(fid & 0xFF)])
+        if let sfi { body += BERTLV.encode(0x88, [sfi << 3]) }
+        body += BERTLV.encode(0x8A, [0x05])
+        return BERTLV.encode(0x62, body)
     }
 }
 
@@ -158,16 +158,16 @@ public final class DedicatedFile {
     public func ef(sfi: UInt8) -> ElementaryFile? { elementaryFiles.first { $0.sfi == sfi } }
 
     /// FCP template `62`: `82 01 38` (DF), `83` FID, `84` DF name, `8A 01 05`.
-    public var fcp: [UInt8] { CardTLV.encode(0x62, fcpBody) }
+    public var fcp: [UInt8] { BERTLV.encode(0x62, fcpBody) }
 
     /// FCI template `6F` (ISO/IEC 7816-4 §7.4.1): the same objects as the FCP unless `customFCI` is set.
-    public var fci: [UInt8] { customFCI ?? CardTLV.encode(0x6F, fcpBody) }
+    public var fci: [UInt8] { customFCI ?? BERTLV.encode(0x6F, fcpBody) }
 
     private var fcpBody: [UInt8] {
-        var body = CardTLV.encode(0x82, [0x38])
-        if let fid { body += CardTLV.encode(0x83, [UInt8(fid >> 8), UInt8(fid & 0xFF)]) }
-        if let name { body += CardTLV.encode(0x84, name) }
-        body += CardTLV.encode(0x8A, [0x05])
+        var body = BERTLV.encode(0x82, [0x38])
+        if let fid { body += BERTLV.encode(0x83, [UInt8(fid >> 8), UInt8(fid & 0xFF)]) }
+        if let name { body += BERTLV.encode(0x84, name) }
+        body += BERTLV.encode(0x8A, [0x05])
         return body
     }
 

@@ -364,11 +364,11 @@ extension ISOCommands {
             guard [0x41, 0x81, 0xC1].contains(c.p1), [0xA4, 0xAA, 0xB4, 0xB6, 0xB8].contains(c.p2) else {
                 return sw(0x6A86)
             }
-            guard let objects = CardTLV.parse(c.data) else { return sw(0x6A80) }
+            guard let objects = try? BERTLV.decodeOneLevel(c.data, maximumLengthBytes: 3) else { return sw(0x6A80) }
             var template: [UInt8: [UInt8]] = [:]
-            for (tag, value) in objects {
-                guard tag <= 0xFF else { return sw(0x6A80) }
-                template[UInt8(tag)] = value
+            for o in objects {
+                guard o.tag <= 0xFF else { return sw(0x6A80) }
+                template[UInt8(o.tag)] = o.value
             }
             if checkKeyReferences, let key = template[0x84], key.count == 1, os.keyStore[key[0]] == nil {
                 return sw(0x6A88)

@@ -97,8 +97,8 @@ public enum CPS3Profile {
         let sn = ElementaryFile(fid: CPS3Files.FID.snICC, sfi: 0x1C, label: "EF.SN.ICC",
             bytes: CPS3Files.snICC(serialDigits: persona.serialDigits))
         let actua = ElementaryFile(fid: CPS3Files.FID.actua, label: "EF_ACTUA",
-            bytes: CardTLV.encode(0xEC, CardTLV.encode(0x81, [0x20, 0x24, 0x01, 0x01, 0x08, 0x00, 0x00])
-                + CardTLV.encode(0x82, [0x20, 0x24, 0x01, 0x01, 0x08, 0x05, 0x00])))
+            bytes: BERTLV.encode(0xEC, BERTLV.encode(0x81, [0x20, 0x24, 0x01, 0x01, 0x08, 0x00, 0x00])
+                + BERTLV.encode(0x82, [0x20, 0x24, 0x01, 0x01, 0x08, 0x05, 0x00])))
         mf.add(dir).add(atr).add(sn)
 
         // DF 0001: contact PKCS#15 application.

@@ -50,24 +50,24 @@ enum CPS3Commands {
         let contact: [UInt8] = [0x7B, management, 0xFF, 0xFF, 0xFF, upd, scb(e.readCondition)]
         // Contactless rules (`9C`): read as over contact for public files, never for PIN-protected ones.
         let clRules: [UInt8] = [0x7B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, e.readCondition == .always ? 0x00 : 0xFF]
-        var body = CardTLV.encode(0x80, [UInt8(e.size >> 8 & 0xFF), UInt8(e.size & 0xFF)])
-        body += CardTLV.encode(0x82, [0x01])
-        body += CardTLV.encode(0x83, [UInt8(e.fid >> 8), UInt8(e.fid & 0xFF)])
-        if let s = e.sfi { body += CardTLV.encode(0x88, [s << 3]) }
-        body += CardTLV.encode(0xA1, CardTLV.encode(0x8C, contact) + CardTLV.encode(0x9C, clRules))
-        body += CardTLV.encode(0x8A, [0x05])
-        return CardTLV.encode(0x62, body)
+        var body = BERTLV.encode(0x80, [UInt8(e.size >> 8 & 0xFF), UInt8(e.size & 0xFF)])
+        body += BERTLV.encode(0x82, [0x01])
+        body += BERTLV.encode(0x83, [UInt8(e.fid >> 8), UInt8(e.fid & 0xFF)])
+        if let s = e.sfi { body += BERTLV.encode(0x88, [s << 3]) }
+        body += BERTLV.encode(0xA1, BERTLV.encode(0x8C, contact) + BERTLV.encode(0x9C, clRules))
+        body += BERTLV.encode(0x8A, [0x05])
+        return BERTLV.encode(0x62, body)
     }
 
     static func dfFCP(_ d: DedicatedFile) -> [UInt8] {
-        var body = CardTLV.encode(0x82, [0x38])
-        if let fid = d.fid { body += CardTLV.encode(0x83, [UInt8(fid >> 8), UInt8(fid & 0xFF)]) }
-        if let name = d.name { body += CardTLV.encode(0x84, name) }
+        var body = BERTLV.encode(0x82, [0x38])
+        if let fid = d.fid { body += BERTLV.encode(0x83, [UInt8(fid >> 8), UInt8(fid & 0xFF)]) }
+        if let name = d.name { body += BERTLV.encode(0x84, name) }
         // AM 7B for a DF: delete, terminate, activate, deactivate, create EF (never), create DF (never).
         let rules: [UInt8] = [0x7B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
-        body += CardTLV.encode(0xA1, CardTLV.encode(0x8C, rules) + CardTLV.encode(0x9C, rules))
-        body += CardTLV.encode(0x8A, [0x05])
-        return CardTLV.encode(0x62, body)
+        body += BERTLV.encode(0xA1, BERTLV.encode(0x8C, rules) + BERTLV.encode(0x9C, rules))
+        body += BERTLV.encode(0x8A, [0x05])
+        return BERTLV.encode(0x62, body)
     }
 
     /// SELECT: the card OS's selection, then the IAS-ECC FCP in place of the generic one. P1 `01`/`02` with a FID
@@ -95,8 +95,9 @@ enum CPS3Commands {
 
     /// Parses `4D LL 70 LL BF <class> <ref> LL <tag> 80` → (class, reference, requested tag).
     static func parseSDORequest(_ d: [UInt8]) -> (cls: UInt8, ref: UInt8, tag: UInt16)? {
-        guard let outer = CardTLV.parse(d), outer.count == 1, outer[0].tag == 0x4D,
-            let tpl = CardTLV.parse(outer[0].value), tpl.count == 1, tpl[0].tag == 0x70
+        guard let outer = try? BERTLV.decodeOneLevel(d, maximumLengthBytes: 3), outer.count == 1, outer[0].tag == 0x4D,
+            let tpl = try? BERTLV.decodeOneLevel(outer[0].value, maximumLengthBytes: 3), tpl.count == 1,
+            tpl[0].tag == 0x70
         else { return nil }
         let v = tpl[0].value
         guard v.count >= 6, v[0] == 0xBF else { return nil }
@@ -118,16 +119,16 @@ enum CPS3Commands {
 
     /// `70 LL BF <class> <ref> LL <content>`.
     static func sdoAnswer(cls: UInt8, ref: UInt8, _ content: [UInt8]) -> [UInt8] {
-        CardTLV.encode(0x70, [0xBF, cls, ref] + CardTLV.length(content.count) + content)
+        BERTLV.encode(0x70, BERTLV.encode(0xBF_0000 | UInt32(cls) << 8 | UInt32(ref), content))
     }
 
     /// DOCP of a CHV: `A0 { 9A max, 9B remaining, [9D usage], A1 { 8C F3 00 00 13 FF 00 } }` — the real card's
     /// bytes for the PIN (cps.md §5), with the live counter.
     static func chvDOCP(_ pin: PINObject) -> [UInt8] {
-        var body = CardTLV.encode(0x9A, [UInt8(pin.maxTries)]) + CardTLV.encode(0x9B, [UInt8(max(0, pin.triesLeft))])
-        if pin.reference == 0x02 { body += CardTLV.encode(0x9D, [0x00, 0x64]) }
-        body += CardTLV.encode(0xA1, CardTLV.encode(0x8C, [0xF3, 0x00, 0x00, 0x13, 0xFF, 0x00]))
-        return CardTLV.encode(0xA0, body)
+        var body = BERTLV.encode(0x9A, [UInt8(pin.maxTries)]) + BERTLV.encode(0x9B, [UInt8(max(0, pin.triesLeft))])
+        if pin.reference == 0x02 { body += BERTLV.encode(0x9D, [0x00, 0x64]) }
+        body += BERTLV.encode(0xA1, BERTLV.encode(0x8C, [0xF3, 0x00, 0x00, 0x13, 0xFF, 0x00]))
+        return BERTLV.encode(0xA0, body)
     }
 
     /// DOCP of a private RSA key: `A0 { A1 { 8C <AM> <SCBs> }, 80 02 <size in bytes> }`. AM bits 40 PSO CDS, 20
@@ -140,9 +141,9 @@ enum CPS3Commands {
         if k.algorithms[0xA4] != nil { am |= 0x20; scbs.append(s) }
         if k.algorithms[0xB8] != nil { am |= 0x10; scbs.append(s) }
         let size = k.modulusLength
-        return CardTLV.encode(0xA0,
-            CardTLV.encode(0xA1, CardTLV.encode(0x8C, [am] + scbs))
-                + CardTLV.encode(0x80, [UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)]))
+        return BERTLV.encode(0xA0,
+            BERTLV.encode(0xA1, BERTLV.encode(0x8C, [am] + scbs))
+                + BERTLV.encode(0x80, [UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)]))
     }
 
     static func getData(_ os: CardOS, _ c: CommandAPDU, _ state: CPS3State) -> ResponseAPDU {
@@ -155,9 +156,9 @@ enum CPS3Commands {
             case 0xA0:
                 return ResponseAPDU(data: sdoAnswer(cls: 0x81, ref: req.ref, chvDOCP(pin)), statusWord: .success)
             case 0x7F41:
-                let sizes = CardTLV.encode(0x80, [UInt8(pin.lengthRange.upperBound)])
-                    + CardTLV.encode(0x81, [UInt8(pin.lengthRange.lowerBound)])
-                return ResponseAPDU(data: sdoAnswer(cls: 0x81, ref: req.ref, CardTLV.encode(0x7F41, sizes)),
+                let sizes = BERTLV.encode(0x80, [UInt8(pin.lengthRange.upperBound)])
+                    + BERTLV.encode(0x81, [UInt8(pin.lengthRange.lowerBound)])
+                return ResponseAPDU(data: sdoAnswer(cls: 0x81, ref: req.ref, BERTLV.encode(0x7F41, sizes)),
                     statusWord: .success)
             default:
                 return sw(0x6A80)
@@ -185,7 +186,9 @@ enum CPS3Commands {
         guard c.p1 == 0x41 else { return sw(0x6A86) }
         let crt = c.p2
         guard [0xAA, 0xB6, 0xA4, 0xB8].contains(crt) else { return sw(0x6A86) }
-        guard let objects = CardTLV.parse(c.data), !objects.isEmpty else { return sw(0x6A80) }
+        guard let objects = try? BERTLV.decodeOneLevel(c.data, maximumLengthBytes: 3), !objects.isEmpty else {
+            return sw(0x6A80)
+        }
         var values: [UInt8: [UInt8]] = [:]
         for o in objects {
             guard o.tag <= 0xFF, values[UInt8(o.tag)] == nil else { return sw(0x6A80) }
@@ -235,7 +238,9 @@ enum CPS3Commands {
     static func psoHash(_ os: CardOS, _ c: CommandAPDU) -> ResponseAPDU {
         guard let ht = os.securityEnvironment.templates[0xAA], let alg = ht[0x80]?.first else { return sw(0x6985) }
         let algorithm: SHAStream.Algorithm = alg == 0x10 ? .sha1 : .sha256
-        guard let objects = CardTLV.parse(c.data), !objects.isEmpty else { return sw(0x6A80) }
+        guard let objects = try? BERTLV.decodeOneLevel(c.data, maximumLengthBytes: 3), !objects.isEmpty else {
+            return sw(0x6A80)
+        }
         var intermediate: [UInt8] = []
         var last: [UInt8]?
         for o in objects {

@@ -1,8 +1,10 @@
+import ISO7816
+
 /// A minimal DER encoder (ITU-T X.690 §10) for the PKCS#15 / ISO/IEC 7816-15 files and the holder data objects
 /// of the simulated CPS3 card. Only what the profile needs: definite lengths, universal and context tags.
 enum CPS3DER {
     /// Tag ‖ definite length ‖ value (tag given as its 1…2 identifier octets).
-    static func tlv(_ tag: UInt8, _ value: [UInt8]) -> [UInt8] { [tag] + CardTLV.length(value.count) + value }
+    static func tlv(_ tag: UInt8, _ value: [UInt8]) -> [UInt8] { BERTLV.encode(UInt32(tag), value) }
 
     static func sequence(_ items: [UInt8]...) -> [UInt8] { tlv(0x30, items.flatMap { $0 }) }
     static func sequence(of items: [[UInt8]]) -> [UInt8] { tlv(0x30, items.flatMap { $0 }) }

@@ -75,10 +75,10 @@ public enum CPS3Files {
     /// first (with the contact record first, OpenSC would list — and bind by default — the CL application).
     public static func dir() -> [UInt8] {
         func app(_ aid: [UInt8], _ label: String, _ df: UInt16) -> [UInt8] {
-            CardTLV.encode(0x61,
-                CardTLV.encode(0x4F, aid) + CardTLV.encode(0x50, Array(label.utf8))
-                    + CardTLV.encode(0x51, [0x3F, 0x00, UInt8(df >> 8), UInt8(df & 0xFF)])
-                    + CardTLV.encode(0x73, CardTLV.encode(0x4F, contactAID)))
+            BERTLV.encode(0x61,
+                BERTLV.encode(0x4F, aid) + BERTLV.encode(0x50, Array(label.utf8))
+                    + BERTLV.encode(0x51, [0x3F, 0x00, UInt8(df >> 8), UInt8(df & 0xFF)])
+                    + BERTLV.encode(0x73, BERTLV.encode(0x4F, contactAID)))
         }
         return app(contactlessAID, "CPX IAS CL", FID.pkcs15Contactless) + app(contactAID, "CPX IAS", FID.pkcs15Contact)
     }
@@ -119,7 +119,7 @@ public enum CPS3Files {
     }
 
     /// EF.SN.ICC, 12 bytes: `5A 0A` ‖ PAN (cps.md §4.1).
-    public static func snICC(serialDigits: String) -> [UInt8] { CardTLV.encode(0x5A, pan(serialDigits: serialDigits)) }
+    public static func snICC(serialDigits: String) -> [UInt8] { BERTLV.encode(0x5A, pan(serialDigits: serialDigits)) }
 
     /// The token serial number OpenSC derives (the last 8 bytes of the PAN, cps.md §4.1) and puts in TokenInfo.
     public static func tokenSerial(serialDigits: String) -> [UInt8] { Array(pan(serialDigits: serialDigits).suffix(8)) }

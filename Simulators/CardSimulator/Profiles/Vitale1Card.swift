@@ -112,7 +112,7 @@ public final class Vitale1Card: VirtualCard {
     }
 
     static func textNibbles(_ s: String) -> [UInt8] {
-        (CardTLV.latin1(s) + [0xFF]).flatMap { [$0 >> 4, $0 & 0x0F] }
+        (Vitale2Profile.ascii(s) + [0xFF]).flatMap { [$0 >> 4, $0 & 0x0F] }
     }
 
     /// The four zones as nibble streams [D]:

@@ -87,17 +87,20 @@ public enum Vitale2Profile {
         return b + [UInt8](repeating: 0, count: target - b.count)
     }
 
-    static func ascii(_ s: String) -> [UInt8] { CardTLV.latin1(s) }
+    /// Latin-1 bytes of a text (characters outside Latin-1 become `?`).
+    static func ascii(_ s: String) -> [UInt8] {
+        s.unicodeScalars.map { $0.value < 256 ? UInt8($0.value) : UInt8(ascii: "?") }
+    }
 
     /// EF.DIR: `61{4F AID, 50 label}` for VITALE and Adèle.
     static func dirContent() -> [UInt8] {
-        CardTLV.encode(0x61, CardTLV.encode(0x4F, vitaleAID) + CardTLV.encode(0x50, ascii("VITALE")))
-            + CardTLV.encode(0x61, CardTLV.encode(0x4F, adeleAID) + CardTLV.encode(0x50, [0x41, 0x64, 0xE8, 0x6C, 0x65]))
+        BERTLV.encode(0x61, BERTLV.encode(0x4F, vitaleAID) + BERTLV.encode(0x50, ascii("VITALE")))
+            + BERTLV.encode(0x61, BERTLV.encode(0x4F, adeleAID) + BERTLV.encode(0x50, [0x41, 0x64, 0xE8, 0x6C, 0x65]))
     }
 
     /// PAN: `5A 08` + the 16 serial digits in BCD.
     static func panContent(_ serial: String) -> [UInt8] {
-        CardTLV.encode(0x5A, bcd(serial, bytes: 8))
+        BERTLV.encode(0x5A, bcd(serial, bytes: 8))
     }
 
     static func bcd(_ digits: String, bytes: Int) -> [UInt8] {
@@ -111,42 +114,43 @@ public enum Vitale2Profile {
 
     /// IDENT: `65{80 nom usuel, 81 prénom, 82 date de naissance}`.
     static func identTemplate(_ b: Beneficiary, longForm: Bool) -> [UInt8] {
-        CardTLV.encode(0x65,
-            CardTLV.encode(0x80, ascii(b.nomUsuel)) + CardTLV.encode(0x81, ascii(b.prenom))
-                + CardTLV.encode(0x82, ascii(b.dateNaissance)), forceLongForm: longForm)
+        BERTLV.encode(0x65,
+            BERTLV.encode(0x80, ascii(b.nomUsuel)) + BERTLV.encode(0x81, ascii(b.prenom))
+                + BERTLV.encode(0x82, ascii(b.dateNaissance)), forceLongFormLength: longForm)
     }
 
     /// BENEF: `65{93 NIR of the ouvrant droit, 84 rang, 85 qualité, [86 NIR certifié], [87 certification date],
     /// [88 nom patronymique when it differs from the nom usuel]}`.
     static func benefTemplate(_ b: Beneficiary, insuredNIR: String, longForm: Bool) -> [UInt8] {
-        var body = CardTLV.encode(0x93, ascii(insuredNIR)) + CardTLV.encode(0x84, ascii(String(b.rang)))
-            + CardTLV.encode(0x85, ascii(b.qualite))
-        if let n = b.nirCertifie { body += CardTLV.encode(0x86, ascii(n)) }
-        if let d = b.dateCertification { body += CardTLV.encode(0x87, ascii(d)) }
-        if let p = b.nomPatronymique, p != b.nomUsuel { body += CardTLV.encode(0x88, ascii(p)) }
-        return CardTLV.encode(0x65, body, forceLongForm: longForm)
+        var body = BERTLV.encode(0x93, ascii(insuredNIR)) + BERTLV.encode(0x84, ascii(String(b.rang)))
+            + BERTLV.encode(0x85, ascii(b.qualite))
+        if let n = b.nirCertifie { body += BERTLV.encode(0x86, ascii(n)) }
+        if let d = b.dateCertification { body += BERTLV.encode(0x87, ascii(d)) }
+        if let p = b.nomPatronymique, p != b.nomUsuel { body += BERTLV.encode(0x88, ascii(p)) }
+        return BERTLV.encode(0x65, body, forceLongFormLength: longForm)
     }
 
     /// CARTE: `66{80 début validité, 82 type "2", 83 serial}`, `00`-padded to 48 bytes.
     static func carteContent(_ p: PatientPersona) -> [UInt8] {
         var body: [UInt8] = []
-        if let v = p.validityStart { body += CardTLV.encode(0x80, ascii(v)) }
-        body += CardTLV.encode(0x82, ascii("2")) + CardTLV.encode(0x83, ascii(p.serial))
-        return padded(CardTLV.encode(0x66, body), to: 48)
+        if let v = p.validityStart { body += BERTLV.encode(0x80, ascii(v)) }
+        body += BERTLV.encode(0x82, ascii("2")) + BERTLV.encode(0x83, ascii(p.serial))
+        return padded(BERTLV.encode(0x66, body), to: 48)
     }
 
     /// AMO: `67{80 régime, 81 caisse, 82 centre, 83 code gestion}` then per beneficiary
     /// `68{80 index (1 byte), A0{80 début, 81 fin} × ≤3}`.
     static func amoContent(_ p: PatientPersona) -> [UInt8] {
-        var out = CardTLV.encode(0x67,
-            CardTLV.encode(0x80, ascii(p.insured.regime)) + CardTLV.encode(0x81, ascii(p.insured.caisse))
-                + CardTLV.encode(0x82, ascii(p.insured.centre)) + CardTLV.encode(0x83, ascii(p.insured.codeGestion)))
+        var out = BERTLV.encode(0x67,
+            BERTLV.encode(0x80, ascii(p.insured.regime)) + BERTLV.encode(0x81, ascii(p.insured.caisse))
+                + BERTLV.encode(0x82, ascii(p.insured.centre)) + BERTLV.encode(0x83, ascii(p.insured.codeGestion)))
         for (i, b) in p.beneficiaries.enumerated() {
-            var body = CardTLV.encode(0x80, [UInt8(truncatingIfNeeded: i + 1)])
+            var body = BERTLV.encode(0x80, [UInt8(truncatingIfNeeded: i + 1)])
             for period in b.amo.prefix(3) {
-                body += CardTLV.encode(0xA0, CardTLV.encode(0x80, ascii(period.start)) + CardTLV.encode(0x81, ascii(period.end)))
+                body += BERTLV.encode(0xA0,
+                    BERTLV.encode(0x80, ascii(period.start)) + BERTLV.encode(0x81, ascii(period.end)))
             }
-            out += CardTLV.encode(0x68, body)
+            out += BERTLV.encode(0x68, body)
         }
         return padded(out, to: 64)
     }
@@ -157,16 +161,16 @@ public enum Vitale2Profile {
         var g = SplitMix64(seed: serial.utf8.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 })
         let sig = (0..<64).map { _ in UInt8(truncatingIfNeeded: g.next()) }
         let rem = (0..<16).map { _ in UInt8(truncatingIfNeeded: g.next()) }
-        return CardTLV.encode(0x7F21,
-            CardTLV.encode(0x42, ascii("SIMUCA01")) + CardTLV.encode(0x5F37, sig) + CardTLV.encode(0x5F38, rem))
+        return BERTLV.encode(0x7F21,
+            BERTLV.encode(0x42, ascii("SIMUCA01")) + BERTLV.encode(0x5F37, sig) + BERTLV.encode(0x5F38, rem))
     }
 
     /// EF 2001 POINTERS (vitale.md §4.1.3): `E0{A0{82 eid(2) 00 00 AID}…, 80 0C label(8) eid(2) FID(2)…}`.
     /// With the default layout it is the 140-byte example of vitale.md §9.2.
     public static func pointersContent(_ layout: Layout) -> [UInt8] {
-        let apps = CardTLV.encode(0x82, [0x00, 0x01, 0x00, 0x00] + mfName)
-            + CardTLV.encode(0x82, [0x00, 0x02, 0x00, 0x00] + vitaleAID)
-        var body = CardTLV.encode(0xA0, apps)
+        let apps = BERTLV.encode(0x82, [0x00, 0x01, 0x00, 0x00] + mfName)
+            + BERTLV.encode(0x82, [0x00, 0x02, 0x00, 0x00] + vitaleAID)
+        var body = BERTLV.encode(0xA0, apps)
         let files: [(String, UInt16, UInt16)] = [
             ("IDENT", 1, layout.ident.fid), ("BENEF", 2, layout.benef.fid), ("CARTE", 2, layout.carte.fid),
             ("AMO", 2, layout.amo.fid), ("AMC", 2, layout.amc.fid), ("CERT", 2, layout.cert.fid),
@@ -174,8 +178,8 @@ public enum Vitale2Profile {
         ]
         for (label, eid, fid) in files {
             let name = Array((label + "        ").utf8.prefix(8))
-            body += CardTLV.encode(0x80, name + [UInt8(eid >> 8), UInt8(eid & 0xFF), UInt8(fid >> 8), UInt8(fid & 0xFF)])
+            body += BERTLV.encode(0x80, name + [UInt8(eid >> 8), UInt8(eid & 0xFF), UInt8(fid >> 8), UInt8(fid & 0xFF)])
         }
-        return CardTLV.encode(0xE0, body)
+        return BERTLV.encode(0xE0, body)
     }
 }

@@ -1,31 +1,10 @@
 import ISO7816
 
-/// PC/SC v2 part 10 values (pcsc-lite `reader.h`; pcsc-ccid-vpcd-contactless.md §3.3).
-public enum PCSCPart10 {
-    /// `SCARD_CTL_CODE(3400)` on pcsc-lite.
-    public static let getFeatureRequest: UInt32 = 0x4200_0D48
-    /// The Windows value of the same IOCTL, accepted too.
-    public static let getFeatureRequestWindows: UInt32 = 0x0031_3520
-    /// Feature tags of the GET_FEATURE_REQUEST answer.
-    public static let featureVerifyPinDirect: UInt8 = 0x06
-    public static let featureModifyPinDirect: UInt8 = 0x07
-    public static let featureIFDPinProperties: UInt8 = 0x0A
-    public static let featureGetTLVProperties: UInt8 = 0x12
-    /// The ioctls this simulator announces (CCID driver style `SCARD_CTL_CODE(feature + 0x330000)`). Callers must
-    /// take them from GET_FEATURE_REQUEST, never hard-code them.
-    public static func ioctl(feature: UInt8) -> UInt32 { 0x4200_0000 + 0x33_0000 + UInt32(feature) }
-
-    /// GET_TLV_PROPERTIES tags.
-    public static let tlvLcdLayout: UInt8 = 0x01
-    public static let tlvEntryValidationCondition: UInt8 = 0x02
-    public static let tlvTimeOut2: UInt8 = 0x03
-    public static let tlvMinPINSize: UInt8 = 0x06
-    public static let tlvMaxPINSize: UInt8 = 0x07
-    public static let tlvFirmwareID: UInt8 = 0x08
-    public static let tlvPPDUSupport: UInt8 = 0x09
-    public static let tlvMaxAPDUDataSize: UInt8 = 0x0A
-    public static let tlvIdVendor: UInt8 = 0x0B
-    public static let tlvIdProduct: UInt8 = 0x0C
+extension PCSCPart10 {
+    /// The ioctl this simulator announces for `feature`, CCID driver style: `SCARD_CTL_CODE(0x330000 + feature)`
+    /// (e.g. `0x42330006` for VERIFY_PIN_DIRECT). Callers must take ioctls from GET_FEATURE_REQUEST, never
+    /// hard-code them.
+    public static func ioctl(feature: PCSCFeature) -> UInt32 { controlCode(0x33_0000 + UInt32(feature.rawValue)) }
 }
 
 /// One thing the simulated keypad user does. `.digits` holds the keys typed (its description is masked).
@@ -57,8 +36,9 @@ public enum PinpadOutcome: Sendable, Hashable {
     case readerStatus(StatusWord)
 }
 
-/// The fields of PIN_VERIFY_STRUCTURE / PIN_MODIFY_STRUCTURE that shape the APDU (PC/SC v2 part 10 §2.5.2–2.5.3,
-/// CCID rev 1.1 §6.1.11.7–8), decoded from their packed little-endian form.
+/// How the reader places the typed digits: the bit fields of bmFormatString, bmPINBlockString, bmPINLengthFormat and
+/// wPINMaxExtraDigit of a PIN_VERIFY_STRUCTURE / PIN_MODIFY_STRUCTURE (PC/SC v2 part 10 §2.5.2–2.5.3, CCID rev 1.1
+/// §6.1.11.7–8). The structures themselves are parsed by `PINVerifyStructure` / `PINModifyStructure` (ISO7816).
 public struct PINBlockFormat: Sendable, Hashable {
     /// bmFormatString b7: unit of the PIN position, bytes (`true`) or bits.
     public var positionInBytes: Bool
@@ -81,6 +61,24 @@ public struct PINBlockFormat: Sendable, Hashable {
     public var maxDigits: Int
 
     public init(bmFormatString f: UInt8, bmPINBlockString b: UInt8, bmPINLengthFormat l: UInt8, wPINMaxExtraDigit w: UInt16) {
+        self.init(formatString: f, pinBlockString: b, pinLengthFormat: l, minDigits: Int(w >> 8), maxDigits: Int(w & 0xFF))
+    }
+
+    /// The format of a parsed PIN_VERIFY_STRUCTURE.
+    public init(_ s: PINVerifyStructure) {
+        self.init(
+            formatString: s.formatString, pinBlockString: s.pinBlockString, pinLengthFormat: s.pinLengthFormat,
+            minDigits: s.minPINLength, maxDigits: s.maxPINLength)
+    }
+
+    /// The format of a parsed PIN_MODIFY_STRUCTURE.
+    public init(_ s: PINModifyStructure) {
+        self.init(
+            formatString: s.formatString, pinBlockString: s.pinBlockString, pinLengthFormat: s.pinLengthFormat,
+            minDigits: s.minPINLength, maxDigits: s.maxPINLength)
+    }
+
+    init(formatString f: UInt8, pinBlockString b: UInt8, pinLengthFormat l: UInt8, minDigits: Int, maxDigits: Int) {
         positionInBytes = f & 0x80 != 0
         pinPosition = Int(f >> 3 & 0x0F)
         rightJustified = f & 0x04 != 0
@@ -89,8 +87,8 @@ public struct PINBlockFormat: Sendable, Hashable {
         blockSize = Int(b & 0x0F)
         lengthPositionInBytes = l & 0x10 != 0
         lengthPosition = Int(l & 0x0F)
-        minDigits = Int(w >> 8)
-        maxDigits = Int(w & 0xFF)
+        self.minDigits = minDigits
+        self.maxDigits = maxDigits
     }
 
     /// Bits one digit occupies.
@@ -121,11 +119,13 @@ public struct PINBlockFormat: Sendable, Hashable {
 }
 
 /// Builds the APDU a pinpad reader sends, from a PIN_VERIFY_STRUCTURE or PIN_MODIFY_STRUCTURE and the keys typed,
-/// as a CCID reader's firmware does. Pure functions, testable without a reader.
+/// as a CCID reader's firmware does. The structures are parsed by `PINVerifyStructure(parsing:)` /
+/// `PINModifyStructure(parsing:)`; this type holds only the reader side (keypad, digit checks, PIN block).
+/// Pure functions, testable without a reader.
 public enum PINBlockBuilder {
     /// Header size of PIN_VERIFY_STRUCTURE before abData (19 bytes) and of PIN_MODIFY_STRUCTURE (24 bytes).
-    public static let verifyHeaderSize = 19
-    public static let modifyHeaderSize = 24
+    public static let verifyHeaderSize = PINVerifyStructure.headerSize
+    public static let modifyHeaderSize = PINModifyStructure.headerSize
 
     static func writeBits(_ data: inout [UInt8], bitOffset: Int, count: Int, value: UInt32) {
         for k in 0..<count {
@@ -137,15 +137,26 @@ public enum PINBlockBuilder {
         }
     }
 
-    /// Splits the template APDU: header (CLA INS P1 P2) and the data field, with or without an Lc byte.
-    static func splitTemplate(_ t: [UInt8], hasLc: Bool) -> (header: [UInt8], data: [UInt8])? {
-        guard t.count >= 4 else { return nil }
+    /// Splits the template APDU (at least 4 bytes, as the parsers guarantee): header (CLA INS P1 P2) and the data
+    /// field, with or without an Lc byte.
+    static func splitTemplate(_ t: [UInt8], hasLc: Bool) -> (header: [UInt8], data: [UInt8]) {
         let header = Array(t.prefix(4))
         if hasLc {
             guard t.count >= 5 else { return (header, []) }
             return (header, Array(t.dropFirst(5)))
         }
         return (header, Array(t.dropFirst(4)))
+    }
+
+    /// The reader's refusal of a structure its parser rejected, in the reader's words (`name` is
+    /// `PIN_VERIFY_STRUCTURE` or `PIN_MODIFY_STRUCTURE`; `declared` its ulDataLength, nil when the header is short).
+    static func refusal(_ name: String, _ s: [UInt8], headerSize: Int, declared: Int?) -> TransportError {
+        guard let declared else { return .failed("\(name) shorter than \(headerSize) bytes") }
+        let following = s.count - headerSize
+        guard declared == following else {
+            return .failed("\(name) ulDataLength \(declared) but \(following) APDU bytes follow")
+        }
+        return .failed("\(name) carries no APDU template")
     }
 
     static func validDigits(_ d: SecretDigits, _ f: PINBlockFormat, readerMin: Int, readerMax: Int) -> Bool {
@@ -165,18 +176,14 @@ public enum PINBlockBuilder {
     public static func verify(
         structure s: [UInt8], entry: KeypadEntry, templateHasLc: Bool, readerMinDigits: Int, readerMaxDigits: Int
     ) throws(TransportError) -> PinpadOutcome {
-        guard s.count >= verifyHeaderSize else { throw .failed("PIN_VERIFY_STRUCTURE shorter than 19 bytes") }
-        let ulDataLength = Int(s[15]) | Int(s[16]) << 8 | Int(s[17]) << 16 | Int(s[18]) << 24
-        let abData = Array(s.dropFirst(verifyHeaderSize))
-        guard ulDataLength == abData.count else {
-            throw .failed("PIN_VERIFY_STRUCTURE ulDataLength \(ulDataLength) but \(abData.count) APDU bytes follow")
+        let parsed: PINVerifyStructure
+        do { parsed = try PINVerifyStructure(parsing: s) } catch {
+            throw refusal(
+                "PIN_VERIFY_STRUCTURE", s, headerSize: verifyHeaderSize,
+                declared: PINVerifyStructure.declaredDataLength(in: s))
         }
-        let f = PINBlockFormat(
-            bmFormatString: s[2], bmPINBlockString: s[3], bmPINLengthFormat: s[4],
-            wPINMaxExtraDigit: UInt16(s[5]) | UInt16(s[6]) << 8)
-        guard let (header, template) = splitTemplate(abData, hasLc: templateHasLc) else {
-            throw .failed("PIN_VERIFY_STRUCTURE carries no APDU template")
-        }
+        let f = PINBlockFormat(parsed)
+        let (header, template) = splitTemplate(parsed.apdu, hasLc: templateHasLc)
         let digits: SecretDigits
         switch entry {
         case .cancel: return .readerStatus(StatusWord(0x6401))
@@ -203,20 +210,16 @@ public enum PINBlockBuilder {
     public static func modify(
         structure s: [UInt8], entries: [KeypadEntry], templateHasLc: Bool, readerMinDigits: Int, readerMaxDigits: Int
     ) throws(TransportError) -> PinpadOutcome {
-        guard s.count >= modifyHeaderSize else { throw .failed("PIN_MODIFY_STRUCTURE shorter than 24 bytes") }
-        let ulDataLength = Int(s[20]) | Int(s[21]) << 8 | Int(s[22]) << 16 | Int(s[23]) << 24
-        let abData = Array(s.dropFirst(modifyHeaderSize))
-        guard ulDataLength == abData.count else {
-            throw .failed("PIN_MODIFY_STRUCTURE ulDataLength \(ulDataLength) but \(abData.count) APDU bytes follow")
+        let parsed: PINModifyStructure
+        do { parsed = try PINModifyStructure(parsing: s) } catch {
+            throw refusal(
+                "PIN_MODIFY_STRUCTURE", s, headerSize: modifyHeaderSize,
+                declared: PINModifyStructure.declaredDataLength(in: s))
         }
-        let f = PINBlockFormat(
-            bmFormatString: s[2], bmPINBlockString: s[3], bmPINLengthFormat: s[4],
-            wPINMaxExtraDigit: UInt16(s[7]) | UInt16(s[8]) << 8)
-        let offsetOld = Int(s[5]), offsetNew = Int(s[6])
-        let confirm = s[9] & 0x01 != 0, askOld = s[9] & 0x02 != 0
-        guard let (header, template) = splitTemplate(abData, hasLc: templateHasLc) else {
-            throw .failed("PIN_MODIFY_STRUCTURE carries no APDU template")
-        }
+        let f = PINBlockFormat(parsed)
+        let offsetOld = Int(parsed.insertionOffsetOld), offsetNew = Int(parsed.insertionOffsetNew)
+        let confirm = parsed.confirmPIN & 0x01 != 0, askOld = parsed.confirmPIN & 0x02 != 0
+        let (header, template) = splitTemplate(parsed.apdu, hasLc: templateHasLc)
         var queue = entries[...]
         enum Next { case ok(SecretDigits), status(StatusWord) }
         func next() -> Next {

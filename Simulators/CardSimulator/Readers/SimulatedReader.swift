@@ -401,23 +401,21 @@ public actor SimulatedReader: CardTransport {
         guard !unplugged else { throw .readerGone(readerName) }
         let pp = configuration.pinpad
         if code == PCSCPart10.getFeatureRequest || code == PCSCPart10.getFeatureRequestWindows {
-            var features: [UInt8] = []
-            if pp != nil { features += [PCSCPart10.featureVerifyPinDirect, PCSCPart10.featureModifyPinDirect] }
-            features.append(PCSCPart10.featureGetTLVProperties)
-            let out = features.flatMap { tag -> [UInt8] in
-                let v = PCSCPart10.ioctl(feature: tag)
-                return [tag, 0x04, UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
-            }
+            var features: [PCSCFeature] = [.getTLVProperties]
+            if pp != nil { features += [.verifyPINDirect, .modifyPINDirect] }
+            let list = PCSCFeatureList(
+                controlCodes: Dictionary(uniqueKeysWithValues: features.map { ($0, PCSCPart10.ioctl(feature: $0)) }))
+            let out = list.encoded
             record(.control, data, out, nil, 0)
             return out
         }
-        if code == PCSCPart10.ioctl(feature: PCSCPart10.featureGetTLVProperties) {
+        if code == PCSCPart10.ioctl(feature: .getTLVProperties) {
             let out = tlvProperties()
             record(.control, data, out, nil, 0)
             return out
         }
-        let isVerify = code == PCSCPart10.ioctl(feature: PCSCPart10.featureVerifyPinDirect)
-        let isModify = code == PCSCPart10.ioctl(feature: PCSCPart10.featureModifyPinDirect)
+        let isVerify = code == PCSCPart10.ioctl(feature: .verifyPINDirect)
+        let isModify = code == PCSCPart10.ioctl(feature: .modifyPINDirect)
         guard isVerify || isModify else {
             throw .notSupported("control code 0x\(String(code, radix: 16, uppercase: true))")
         }
@@ -448,21 +446,24 @@ public actor SimulatedReader: CardTransport {
     /// GET_TLV_PROPERTIES answer, values little-endian (PC/SC v2 part 10 §2.6.14).
     func tlvProperties() -> [UInt8] {
         var out: [UInt8] = []
-        func le(_ tag: UInt8, _ v: UInt32, _ n: Int) { out += [tag, UInt8(n)] + (0..<n).map { UInt8(v >> (8 * UInt32($0)) & 0xFF) } }
         let pp = configuration.pinpad
         if let pp {
-            le(PCSCPart10.tlvLcdLayout, 0, 2)
-            le(PCSCPart10.tlvEntryValidationCondition, UInt32(pp.entryValidationCondition), 1)
-            le(PCSCPart10.tlvTimeOut2, 0, 1)
-            le(PCSCPart10.tlvMinPINSize, UInt32(pp.minPINSize), 1)
-            le(PCSCPart10.tlvMaxPINSize, UInt32(pp.maxPINSize), 1)
+            out += PCSCTLVProperties.encode([
+                (.wLcdLayout, 0, size: 2),
+                (.bEntryValidationCondition, UInt64(pp.entryValidationCondition), size: 1),
+                (.bTimeOut2, 0, size: 1),
+                (.bMinPINSize, UInt64(pp.minPINSize), size: 1),
+                (.bMaxPINSize, UInt64(pp.maxPINSize), size: 1),
+            ])
             let fw = Array(pp.firmwareID.utf8)
-            out += [PCSCPart10.tlvFirmwareID, UInt8(fw.count)] + fw
+            out += [PCSCTLVProperty.sFirmwareID.rawValue, UInt8(fw.count)] + fw
         }
-        le(PCSCPart10.tlvPPDUSupport, 0, 1)
-        le(PCSCPart10.tlvMaxAPDUDataSize, configuration.capabilities.supportsExtendedLength ? 0x10000 : 0xFF, 4)
-        le(PCSCPart10.tlvIdVendor, UInt32(pp?.idVendor ?? 0x1D50), 2)
-        le(PCSCPart10.tlvIdProduct, UInt32(pp?.idProduct ?? 0x5A17), 2)
+        out += PCSCTLVProperties.encode([
+            (.bPPDUSupport, 0, size: 1),
+            (.dwMaxAPDUDataSize, configuration.capabilities.supportsExtendedLength ? 0x10000 : 0xFF, size: 4),
+            (.wIdVendor, UInt64(pp?.idVendor ?? 0x1D50), size: 2),
+            (.wIdProduct, UInt64(pp?.idProduct ?? 0x5A17), size: 2),
+        ])
         return out
     }
 

@@ -1,12 +1,14 @@
+import ISO7816
+
 /// What the simulator needs from an ATR (ISO/IEC 7816-3 §8.2): protocols, TA1 (Fi/Di), TC1 (N), IFSC and the
-/// historical bytes. Values are read as the reader reports them (an inverse-convention `3F` ATR is already
-/// decoded). Returns `nil` for a malformed ATR; never reads past the input.
+/// historical bytes, read from the decoding of `ISO7816.ATR`. Values are read as the reader reports them (an
+/// inverse-convention `3F` ATR is already decoded). Returns `nil` for a malformed ATR; never reads past the input.
 public struct ATRInfo: Sendable, Hashable {
     /// TS: `3B` direct, `3F` inverse convention.
     public var ts: UInt8
-    /// Protocols offered by TD1, TD2… (T=0 when no TDi is present).
+    /// Protocols offered by TD1, TD2… in ATR order (T=0 when no TDi is present).
     public var protocols: [Int]
-    /// Fi and Di from TA1 (defaults 372 and 1, ISO/IEC 7816-3 §8.3, tables 7 and 8).
+    /// Fi and Di from TA1 (defaults 372 and 1, ISO/IEC 7816-3 §8.3, tables 7 and 8; also kept when FI or DI is RFU).
     public var fi: Int
     public var di: Int
     /// f(max) in kHz from TA1 (table 7), 5000 by default.
@@ -17,64 +19,38 @@ public struct ATRInfo: Sendable, Hashable {
     public var extraGuardTime: Int
     /// IFSC for T=1 (first TAi after a TD announcing T=1, i ≥ 3), 32 by default (§11.4.2).
     public var ifsc: Int
-    /// Waiting integer WI for T=0 (TC2, §10.2), 10 by default.
+    /// Waiting integer WI for T=0 (TC2, §10.2), 10 by default (and when TC2 = 0).
     public var waitingIntegerWI: Int
     /// Block waiting time integer BWI for T=1 (high nibble of the first TBi after T=1, i ≥ 3, §11.4.3), 4 by default.
     public var blockWaitingIntegerBWI: Int
     public var historicalBytes: [UInt8]
 
-    static let fiTable: [Int?] = [372, 372, 558, 744, 1116, 1488, 1860, nil, nil, 512, 768, 1024, 1536, 2048, nil, nil]
-    static let fMaxTable: [Int?] = [4000, 5000, 6000, 8000, 12000, 16000, 20000, nil, nil, 5000, 7500, 10000, 15000, 20000, nil, nil]
-    static let diTable: [Int?] = [nil, 1, 2, 4, 8, 16, 32, 64, 12, 20, nil, nil, nil, nil, nil, nil]
-
-    public init?(_ atr: [UInt8]) {
-        guard atr.count >= 2, atr[0] == 0x3B || atr[0] == 0x3F else { return nil }
-        ts = atr[0]
-        var i = 1
-        var y = atr[1] >> 4
-        let k = Int(atr[1] & 0x0F)
-        i = 2
-        var level = 1
-        var protocols: [Int] = []
-        var lastProtocol = 0
-        fi = 372; di = 1; fMaxKHz = 5000; hasTA1 = false; extraGuardTime = 0; ifsc = 32
-        waitingIntegerWI = 10; blockWaitingIntegerBWI = 4
-        var sawBWI = false
-        while true {
-            var ta: UInt8?, tb: UInt8?, tc: UInt8?, td: UInt8?
-            if y & 1 != 0 { guard i < atr.count else { return nil }; ta = atr[i]; i += 1 }
-            if y & 2 != 0 { guard i < atr.count else { return nil }; tb = atr[i]; i += 1 }
-            if y & 4 != 0 { guard i < atr.count else { return nil }; tc = atr[i]; i += 1 }
-            if y & 8 != 0 { guard i < atr.count else { return nil }; td = atr[i]; i += 1 }
-            if level == 1 {
-                if let ta {
-                    hasTA1 = true
-                    if let f = Self.fiTable[Int(ta >> 4)], let d = Self.diTable[Int(ta & 0x0F)] {
-                        fi = f; di = d
-                        fMaxKHz = Self.fMaxTable[Int(ta >> 4)] ?? 5000
-                    }
-                }
-                if let tc { extraGuardTime = Int(tc) }
-            } else if level == 2 {
-                if let tc, tc != 0 { waitingIntegerWI = Int(tc) }
-            }
-            if level >= 3, lastProtocol == 1, let ta, ifsc == 32 {
-                ifsc = Int(ta)
-            }
-            if level >= 3, lastProtocol == 1, let tb, !sawBWI {
-                blockWaitingIntegerBWI = Int(tb >> 4)
-                sawBWI = true
-            }
-            guard let td else { break }
-            lastProtocol = Int(td & 0x0F)
-            if !protocols.contains(lastProtocol) { protocols.append(lastProtocol) }
-            y = td >> 4
-            level += 1
+    /// `nil` when TS is not `3B`/`3F`, T0 is missing, or the interface or historical bytes announced are not all
+    /// present (a missing TCK or trailing bytes are tolerated).
+    public init?(_ bytes: [UInt8]) {
+        let atr = ATR(bytes)
+        guard let ts = atr.ts, atr.convention != nil, let t0 = atr.t0, !atr.interfaceBytesTruncated,
+            atr.historicalBytes.count == Int(t0 & 0x0F)
+        else { return nil }
+        self.ts = ts
+        protocols = atr.protocolsInATROrder
+        hasTA1 = atr.ta1 != nil
+        if let ta1 = atr.ta1, let clock = ATRTables.clockRate(fi: ta1 >> 4),
+            let d = ATRTables.baudRateAdjustment(di: ta1 & 0x0F)
+        {
+            fi = clock.fi
+            di = d
+            fMaxKHz = Int((clock.fmaxMHz * 1000).rounded())
+        } else {
+            fi = ATRTables.defaultClockRate.fi
+            di = ATRTables.defaultDi
+            fMaxKHz = Int(ATRTables.defaultClockRate.fmaxMHz * 1000)
         }
-        guard i + k <= atr.count else { return nil }
-        historicalBytes = Array(atr[i..<(i + k)])
-        let offered = protocols.filter { $0 != 15 }
-        self.protocols = offered.isEmpty ? [0] : offered
+        extraGuardTime = atr.extraGuardTime
+        ifsc = Int(atr.firstTA(afterProtocol: 1) ?? 32)
+        waitingIntegerWI = atr.tc2.flatMap { $0 == 0 ? nil : Int($0) } ?? 10
+        blockWaitingIntegerBWI = Int((atr.firstTB(afterProtocol: 1) ?? 0x40) >> 4)
+        historicalBytes = atr.historicalBytes
     }
 
     /// Builds the ATR a PC/SC part 3 contactless reader reports (pcsc-ccid-vpcd-contactless.md §7.2):
