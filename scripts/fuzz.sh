@@ -17,7 +17,7 @@ shift || true
 OUT=.build-fuzz
 mkdir -p "$OUT/bin" "$OUT/corpus" fuzz-artifacts
 SWIFTC="${SWIFTC:-swiftc}"
-FLAGS=(-swift-version 6 -package-name carte -parse-as-library -enable-testing -sanitize=fuzzer,address -Onone -g)
+FLAGS=(-swift-version 6 -package-name carte -parse-as-library -enable-testing -sanitize=fuzzer,address -Onone -gline-tables-only)
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 # A crash is reported by libFuzzer and ASan; the Swift runtime's own backtracer would only add noise.
 export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
