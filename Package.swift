@@ -108,7 +108,9 @@ let package = Package(
             path: "Tests/CardApplicationTests"),
         .testTarget(
             name: "FaultMatrixTests",
-            dependencies: ["Vitale", "CPS", "Badges", "Authentication", "CardSimulator", "ISO7816", "CarteCrypto"],
+            dependencies: [
+                "Vitale", "CPS", "Badges", "Authentication", "CardSimulator", "ISO7816", "CarteCrypto", "VirtualPCD",
+            ],
             path: "Tests/FaultMatrixTests"),
         .testTarget(
             name: "CarteBenchTests", dependencies: ["CarteBench", "CardSimulator", "ISO7816"],
