@@ -15,6 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // The terminal service (`carte serve`): local API, WebSocket events, configuration, metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // MARK: System C libraries (pkg-config names: openssl, libpcsclite, libusb-1.0)
@@ -44,10 +49,15 @@ let package = Package(
         .target(
             name: "Terminal",
             dependencies: [
-                "ISO7816", "Vitale", "CPS", "Badges", "Authentication", "INS",
+                "ISO7816", "Vitale", "CPS", "Badges", "Authentication", "INS", "CarteCrypto", "CardSimulator", "PCSC",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            path: "Sources/Terminal"),
+            path: "Sources/Terminal", resources: [.copy("Resources/kiosk")]),
 
         // MARK: Hardware
         .target(name: "PCSC", dependencies: ["ISO7816", "CPCSCLite"], path: "Hardware/PCSC"),
@@ -106,6 +116,13 @@ let package = Package(
             name: "CardApplicationTests",
             dependencies: ["Vitale", "CPS", "Badges", "INS", "CardSimulator", "ISO7816", "CarteCrypto"],
             path: "Tests/CardApplicationTests"),
+        .testTarget(
+            name: "TerminalTests",
+            dependencies: [
+                "Terminal", "CardSimulator", "ISO7816",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/TerminalTests"),
         .testTarget(
             name: "FaultMatrixTests",
             dependencies: [

@@ -9,7 +9,8 @@ PACKAGES=(
   pcscd vsmartcard-vpcd                         # the real PC/SC daemon and the vpcd driver our simulator plugs into
   pcsc-tools opensc                             # pcsc_scan, smartcard_list.txt, opensc-tool, pkcs15-tool, pkcs11-tool
   python3-pyscard                               # peer figures for `carte bench`
-  pkg-config procps psmisc netcat-openbsd openssl iproute2 util-linux
+  pkg-config procps psmisc netcat-openbsd openssl iproute2 util-linux curl
+  chromium fonts-dejavu-core                   # the kiosk page screenshot test
 )
 
 SUDO=""

@@ -39,6 +39,9 @@ swift test --skip-build --skip EndToEndTests
 
 # On their own, so that CPU-bound suites (fuzz passes, key generation) do not starve the event consumers whose
 # latency these tests bound.
+echo "test: kiosk page (carte serve --simulate, headless Chromium screenshot)"
+bash scripts/kiosk-screenshot.sh
+
 # One suite at a time: they share the vpcd slots of the one private pcscd.
 echo "test: swift test — end to end through pcscd + vpcd"
 e2e_suites=$(swift test list --skip-build 2>/dev/null | grep -E 'EndToEndTests/' | sed 's|/.*||' | sort -u)

@@ -1,0 +1,41 @@
+import Foundation
+import ISO7816
+
+/// The card flows over the real modules, for any transport (PC/SC, USB CCID): a reader's role picks the flow.
+/// - patient: `VitaleCardFlow` (Vitale module).
+/// - professional: `CPSAuthenticationFlow` (Authentication module) when a policy (trust anchors, CRLs) is given,
+///   else refused `notSupported`.
+/// - badge: refused `notSupported` (the Badges/tap & go adapter is not wired in yet).
+public struct ModuleCardFlowRunner: CardFlowRunner {
+    /// Opens the transport of a reader by name (e.g. `{ PCSCCard(readerName: $0) }`).
+    let transport: @Sendable (String) async -> (any CardTransport)?
+    let authentication: CPSAuthenticationFlow?
+    let today: @Sendable () -> Date
+
+    public init(
+        transport: @escaping @Sendable (String) async -> (any CardTransport)?,
+        authentication: CPSAuthenticationFlow? = nil, today: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.transport = transport
+        self.authentication = authentication
+        self.today = today
+    }
+
+    public func run(
+        reader: ReaderDescriptor, role: ReaderRole, atr: [UInt8], pinEntry: any PINEntry,
+        progress: @escaping @Sendable (CardFlowProgress) async -> Void
+    ) async -> CardFlowOutcome {
+        guard let t = await transport(reader.name) else { return .cardRemoved }
+        defer { Task { await t.disconnect(.leave) } }
+        switch role {
+        case .patient:
+            return await VitaleCardFlow.identify(transport: t, today: today(), progress: progress)
+        case .professional:
+            guard let authentication else { return .refused(.notSupported) }
+            return await authentication.run(
+                transport: t, reader: reader, atr: atr, pinEntry: pinEntry, progress: progress)
+        case .badge:
+            return .refused(.notSupported)
+        }
+    }
+}
