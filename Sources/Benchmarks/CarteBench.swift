@@ -13,9 +13,16 @@ public enum CarteBench {
         public var inscRows: Int
         /// Skip the INS-C figure (it takes seconds; the flows take milliseconds).
         public var skipINSC: Bool
-        public init(inscRows: Int = 1_000_000, skipINSC: Bool = false) {
+        /// Simulated card sessions of the service figure (issue 9: 10,000); 0 skips the figure.
+        public var serviceSessions: Int
+        /// The `carte` executable the service figure runs as `carte serve --simulate` (nil: this process's own
+        /// executable, which is right when called from `carte bench`).
+        public var carteExecutable: String?
+        public init(inscRows: Int = 1_000_000, skipINSC: Bool = false, serviceSessions: Int = 10_000, carteExecutable: String? = nil) {
             self.inscRows = inscRows
             self.skipINSC = skipINSC
+            self.serviceSessions = serviceSessions
+            self.carteExecutable = carteExecutable
         }
     }
 
@@ -70,10 +77,16 @@ public enum CarteBench {
             "insc": insc,
             "host": await HostBenchmark.run(),
             "peers": await HostBenchmark.peers(),
-            "service": [
-                "skipped":
-                    "the terminal service (branch terminal) is not in this build; once it lands, carte bench measures carte serve --simulate as a subprocess (RSS after start-up and after 10,000 simulated sessions, time to ready)"
-            ],
+            "service": serviceFigure(options),
         ]
+    }
+
+    static func serviceFigure(_ options: Options) -> [String: Any] {
+        guard options.serviceSessions > 0 else { return ["skipped": "--service-sessions 0 was given"] }
+        let exe = options.carteExecutable ?? (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        guard let exe, exe.hasSuffix("/carte") else {
+            return ["skipped": "the carte executable to run as carte serve --simulate is not known here"]
+        }
+        return ServiceBenchmark.run(carte: exe, sessions: options.serviceSessions)
     }
 }

@@ -24,9 +24,15 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(name: .customLong("skip-insc"), help: "Do not run the INS-C batch figure.")
     var skipINSC = false
 
+    @Option(name: .customLong("service-sessions"), help: "Simulated card sessions of the service figure (default 10000; 0 skips it).")
+    var serviceSessions = 10_000
+
     func validate() throws {
         guard inscRows >= 1 && inscRows <= 50_000_000 else {
             throw ValidationError("--insc-rows must be between 1 and 50000000")
+        }
+        guard serviceSessions >= 0 && serviceSessions <= 1_000_000 else {
+            throw ValidationError("--service-sessions must be between 0 and 1000000")
         }
     }
 
@@ -34,7 +40,8 @@ struct BenchCommand: AsyncParsableCommand {
         if !json {
             FileHandle.standardError.write(Data("carte bench: running (\(CarteBench.buildConfiguration) build)…\n".utf8))
         }
-        let report = await CarteBench.run(CarteBench.Options(inscRows: inscRows, skipINSC: skipINSC))
+        let report = await CarteBench.run(
+            CarteBench.Options(inscRows: inscRows, skipINSC: skipINSC, serviceSessions: serviceSessions))
         if json {
             print(ReadJSON.render(report))
         } else {
