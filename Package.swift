@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "TerminalTests",
             dependencies: [
-                "Terminal", "CardSimulator", "ISO7816",
+                "Terminal", "Authentication", "CardSimulator", "ISO7816",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/TerminalTests"),
@@ -143,7 +143,7 @@ let package = Package(
             path: "Tests/DemoTests"),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816"],
+            dependencies: ["PCSC", "VirtualPCD", "CardSimulator", "ISO7816", "Vitale", "CPS"],
             path: "Tests/EndToEndTests"),
         .testTarget(name: "CLITests", dependencies: ["ISO7816"], path: "Tests/CLITests"),
     ],

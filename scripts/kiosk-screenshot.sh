@@ -2,7 +2,8 @@
 # Kiosk page screenshot test (issue 6): starts `carte serve --simulate` on 127.0.0.1, drives a simulated session
 # (the pharmacist's CPS on the pinpad, PIN typed on the simulated pinpad; the family Vitale on the contact reader)
 # into the authenticated state, then with headless Chromium takes a screenshot of /kiosk/ and dumps its DOM.
-# Passes when the PNG exists and the DOM shows "Authenticated as PAUL MOREAU" and the patient's beneficiaries.
+# Passes when the PNG exists and the DOM shows "Authenticated as PAUL MOREAU" and the patient's beneficiaries;
+# then enrols the DESFire badge presented on the badge reader over the API and checks that a tap authenticates.
 #
 # Needs: chromium (Debian package `chromium`), curl, python3; a built carte (swift build) or CARTE=/path/to/carte.
 # Output: $KIOSK_OUT (default .build/kiosk) holds kiosk.png, kiosk-dom.html and serve.log.
@@ -83,4 +84,21 @@ done
 if grep -q "171096912304538\|4321" "$OUT/kiosk-dom.html"; then
   echo "kiosk-screenshot: the page shows a clear NIR or the PIN" >&2; fail=1
 fi
+
+# Badge enrolment over the API: the DESFire badge presented on the badge reader (authenticated by DESFire AES, its
+# number read under the session) is bound to the pharmacist's CPS+PIN session; a tap then authenticates at `badge`.
+BADGE="$(reader_id badge)"
+SESSION="$(api "$BASE/v1/readers" | python3 -c "import json,sys; print(next(r['session'] for r in json.load(sys.stdin) if r['id']=='$PRO'))")"
+wait_state() { for _ in $(seq 1 100); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.1; done; return 1; }
+post "$BADGE/insert" '{"persona":"desfire-durand"}'
+wait_state "$BADGE" refused || { echo "kiosk-screenshot: the unenrolled badge was not refused" >&2; fail=1; }
+enrolled="$(api -X POST -H 'Content-Type: application/json' -d "{\"session\":\"$SESSION\",\"badgeReader\":\"$BADGE\"}" \
+  "$BASE/v1/badges/enrol" | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])" || true)"
+if [ "$enrolled" = B-000417 ]; then echo "kiosk-screenshot: badge $enrolled enrolled for session $SESSION"
+else echo "kiosk-screenshot: badge enrolment failed ($enrolled)" >&2; fail=1; fi
+post "$BADGE/remove" '{}'
+wait_state "$BADGE" idle || true
+post "$BADGE/insert" '{"persona":"desfire-durand"}'
+if wait_state "$BADGE" authenticated; then echo "kiosk-screenshot: badge tap authenticated (tap & go)"
+else echo "kiosk-screenshot: the enrolled badge's tap gave $(state "$BADGE")" >&2; fail=1; fi
 exit "$fail"

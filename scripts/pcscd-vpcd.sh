@@ -48,7 +48,7 @@ env_line() { echo "export PCSCLITE_CSOCK_NAME=$SOCK"; }
 daemon_pid() {
     # pcscd writes its pid into the private run dir (= /run/pcscd inside the namespace).
     if [ -s "$RUN/pcscd.pid" ]; then
-        p=$(cat "$RUN/pcscd.pid" 2>/dev/null || true)
+        p=$(tr -d '\0' < "$RUN/pcscd.pid" 2>/dev/null || true)
         if [ -n "$p" ] && kill -0 "$p" 2>/dev/null && grep -q pcscd "/proc/$p/comm" 2>/dev/null \
             && [ "$(cut -d' ' -f3 "/proc/$p/stat" 2>/dev/null)" != Z ]; then
             echo "$p"; return

@@ -92,6 +92,8 @@ final class VPCDSlotCore: @unchecked Sendable {
     private var generation = 0
     private var stopped = false
     private var started = false
+    /// True while the slot thread runs; `stop()` waits for it to clear, so no slot thread outlives its client.
+    private var threadRunning = false
     private var socketFD: Int32 = -1
     private let transcript: (@Sendable (VPCDTranscriptEntry) -> Void)?
     private let events: (@Sendable (VPCDSlotEvent) -> Void)?
@@ -144,7 +146,8 @@ final class VPCDSlotCore: @unchecked Sendable {
         cond.unlock()
     }
 
-    /// Removes the card and ends the slot thread.
+    /// Removes the card and ends the slot thread; returns once the thread has finished (at most 2 s), so that
+    /// nothing still runs on it when the process exits.
     public func stop() {
         cond.lock()
         stopped = true
@@ -152,11 +155,26 @@ final class VPCDSlotCore: @unchecked Sendable {
         generation += 1
         if socketFD >= 0 { _ = shutdown(socketFD, Int32(SHUT_RDWR)) }
         cond.broadcast()
+        if Thread.current.name != "carte.vpcd.\(port)" {
+            let deadline = Date().addingTimeInterval(2)
+            while threadRunning {
+                if !cond.wait(until: deadline) { break }
+            }
+        }
         cond.unlock()
     }
 
     private func startThread() {
-        let t = Thread { [self] in self.runLoop() }
+        cond.lock()
+        threadRunning = true
+        cond.unlock()
+        let t = Thread { [self] in
+            self.runLoop()
+            self.cond.lock()
+            self.threadRunning = false
+            self.cond.broadcast()
+            self.cond.unlock()
+        }
         t.name = "carte.vpcd.\(port)"
         t.start()
     }

@@ -128,6 +128,8 @@ public struct AuthenticationResult: Sendable, Hashable {
     public var pinEntry: PINEntryMode?
     /// The CRL reason when `outcome == .revoked`.
     public var revocationReason: RevocationReason?
+    /// The badge number read under the DESFire AES session (`BadgeAuthenticator.tap`), nil for other attempts.
+    public var badgeNumber: String?
     /// The decision time.
     public var time: Date
     /// A sentence for people (never a PIN, never a full NIR).
@@ -136,8 +138,9 @@ public struct AuthenticationResult: Sendable, Hashable {
     public init(
         outcome: AuthenticationOutcome, triesLeft: Int? = nil, assurance: Assurance? = nil,
         identity: ProfessionalIdentity? = nil, certificate: CertificateSummary? = nil, pinEntry: PINEntryMode? = nil,
-        revocationReason: RevocationReason? = nil, time: Date, detail: String
+        revocationReason: RevocationReason? = nil, badgeNumber: String? = nil, time: Date, detail: String
     ) {
+        self.badgeNumber = badgeNumber
         self.outcome = outcome
         self.triesLeft = triesLeft
         self.assurance = assurance

@@ -44,19 +44,21 @@ public protocol BadgeEnrolmentStore: Sendable {
     func revoke(badgeNumber: String, at time: Date) async throws -> Bool
     func recordCPSAuthentication(idNat: String, at time: Date) async throws
     func lastCPSAuthentication(idNat: String) async throws -> Date?
+    /// Every enrolment, revoked ones included, ordered by badge number.
+    func enrolments() async throws -> [BadgeEnrolment]
 }
 
 /// An in-memory `BadgeEnrolmentStore`.
 public actor InMemoryBadgeEnrolmentStore: BadgeEnrolmentStore {
-    private var enrolments: [String: BadgeEnrolment] = [:]
+    private var byNumber: [String: BadgeEnrolment] = [:]
     private var lastAuth: [String: Date] = [:]
     public init() {}
-    public func enrolment(badgeNumber: String) -> BadgeEnrolment? { enrolments[badgeNumber] }
-    public func save(_ enrolment: BadgeEnrolment) { enrolments[enrolment.badgeNumber] = enrolment }
+    public func enrolment(badgeNumber: String) -> BadgeEnrolment? { byNumber[badgeNumber] }
+    public func save(_ enrolment: BadgeEnrolment) { byNumber[enrolment.badgeNumber] = enrolment }
     public func revoke(badgeNumber: String, at time: Date) -> Bool {
-        guard var e = enrolments[badgeNumber] else { return false }
+        guard var e = byNumber[badgeNumber] else { return false }
         e.revokedAt = time
-        enrolments[badgeNumber] = e
+        byNumber[badgeNumber] = e
         return true
     }
     public func recordCPSAuthentication(idNat: String, at time: Date) {
@@ -64,6 +66,7 @@ public actor InMemoryBadgeEnrolmentStore: BadgeEnrolmentStore {
         lastAuth[idNat] = time
     }
     public func lastCPSAuthentication(idNat: String) -> Date? { lastAuth[idNat] }
+    public func enrolments() -> [BadgeEnrolment] { byNumber.values.sorted { $0.badgeNumber < $1.badgeNumber } }
 }
 
 /// Badge enrolment and tap & go (issue 5 "Contactless and badges").
@@ -125,7 +128,8 @@ public actor BadgeAuthenticator {
     }
 
     /// A badge tap: `authenticated` at assurance `badge` inside the window, else `cpsRequired`; `notSupported` for
-    /// a UID-only card or an unknown badge.
+    /// a UID-only card or an unknown badge. Once the badge number has been read under the AES session, the result
+    /// carries it in `badgeNumber` (nil for a UID-only card or a badge that failed authentication).
     public func tap(_ transport: any CardTransport) async -> AuthenticationResult {
         let time = now()
         let badge: BadgeIdentity
@@ -138,26 +142,27 @@ public actor BadgeAuthenticator {
         }
         let enrolment: BadgeEnrolment?
         do { enrolment = try await store.enrolment(badgeNumber: number) } catch {
-            return AuthenticationResult(outcome: .failed, time: time, detail: "the enrolment store failed: \(error)")
+            return AuthenticationResult(outcome: .failed, badgeNumber: number, time: time, detail: "the enrolment store failed: \(error)")
         }
         guard let e = enrolment, e.uid == badge.uid else {
-            return AuthenticationResult(outcome: .notSupported, time: time, detail: "this badge is not enrolled")
+            return AuthenticationResult(outcome: .notSupported, badgeNumber: number, time: time, detail: "this badge is not enrolled")
         }
         guard e.revokedAt == nil else {
-            return AuthenticationResult(outcome: .cpsRequired, time: time, detail: "this badge's enrolment was revoked; use the CPS")
+            return AuthenticationResult(
+                outcome: .cpsRequired, badgeNumber: number, time: time, detail: "this badge's enrolment was revoked; use the CPS")
         }
         let last: Date?
         do { last = try await store.lastCPSAuthentication(idNat: e.identity.idNat) } catch {
-            return AuthenticationResult(outcome: .failed, time: time, detail: "the enrolment store failed: \(error)")
+            return AuthenticationResult(outcome: .failed, badgeNumber: number, time: time, detail: "the enrolment store failed: \(error)")
         }
         // A stored time may come back a hair later than the clock that made it (floating-point seconds): 1 s of slack.
         guard let last, time.timeIntervalSince(last) >= -1, time.timeIntervalSince(last) <= window else {
             return AuthenticationResult(
-                outcome: .cpsRequired, time: time,
+                outcome: .cpsRequired, badgeNumber: number, time: time,
                 detail: "the last CPS authentication is older than \(Int(window / 3600)) h: present the CPS again")
         }
         return AuthenticationResult(
-            outcome: .authenticated, assurance: .badge, identity: e.identity, time: time,
+            outcome: .authenticated, assurance: .badge, identity: e.identity, badgeNumber: number, time: time,
             detail: "badge \(number) tap & go within \(Int(window / 3600)) h of a CPS authentication")
     }
 

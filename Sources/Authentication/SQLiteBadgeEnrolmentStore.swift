@@ -36,18 +36,27 @@ public final class SQLiteBadgeEnrolmentStore: BadgeEnrolmentStore {
 
     public func enrolment(badgeNumber: String) async throws -> BadgeEnrolment? {
         try await db.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM badge_enrolment WHERE badge_number = ?", arguments: [badgeNumber])
-            else { return nil }
-            let identity = ProfessionalIdentity(
-                idNat: row["id_nat"], rpps: row["rpps"], nom: row["nom"], prenom: row["prenom"],
-                profession: row["profession"], cardType: row["card_type"], isHealthProfessional: row["health_professional"])
-            let uid: Data = row["uid"]
-            let revoked: Double? = row["revoked_at"]
-            return BadgeEnrolment(
-                badgeNumber: row["badge_number"], uid: [UInt8](uid), identity: identity,
-                enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]),
-                revokedAt: revoked.map { Date(timeIntervalSince1970: $0) })
+            try Row.fetchOne(db, sql: "SELECT * FROM badge_enrolment WHERE badge_number = ?", arguments: [badgeNumber])
+                .map(Self.enrolment(row:))
         }
+    }
+
+    public func enrolments() async throws -> [BadgeEnrolment] {
+        try await db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM badge_enrolment ORDER BY badge_number").map(Self.enrolment(row:))
+        }
+    }
+
+    private static func enrolment(row: Row) -> BadgeEnrolment {
+        let identity = ProfessionalIdentity(
+            idNat: row["id_nat"], rpps: row["rpps"], nom: row["nom"], prenom: row["prenom"],
+            profession: row["profession"], cardType: row["card_type"], isHealthProfessional: row["health_professional"])
+        let uid: Data = row["uid"]
+        let revoked: Double? = row["revoked_at"]
+        return BadgeEnrolment(
+            badgeNumber: row["badge_number"], uid: [UInt8](uid), identity: identity,
+            enrolledAt: Date(timeIntervalSince1970: row["enrolled_at"]),
+            revokedAt: revoked.map { Date(timeIntervalSince1970: $0) })
     }
 
     public func save(_ e: BadgeEnrolment) async throws {

@@ -7,7 +7,7 @@ public enum AuditKind: String, Sendable, Hashable, Codable {
     case serviceStarted, serviceStopped
     case readerAdded, readerRemoved, monitoringDegraded, monitoringRestored
     case cardInserted, cardRecognised, authenticated, patientIdentified, refused, cardRemoved, sessionEnded
-    case pinSubmitted, badgeEnrolled, badgeRemoved, apiRefused
+    case pinSubmitted, badgeTapped, badgeEnrolled, badgeEnrolmentRefused, badgeRevoked, apiRefused
 }
 
 /// One row of the audit log before it is chained. `detail` values must never hold a PIN or a clear NIR: use

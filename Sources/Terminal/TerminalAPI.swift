@@ -19,8 +19,10 @@ public protocol SimulatorControl: Sendable {
 /// The local API (Hummingbird 2): HTTP/JSON, the WebSocket event stream, Prometheus metrics and the kiosk page.
 ///
 /// Endpoints (docs/openapi.yaml): `GET /v1/health`, `GET /v1/readers`, `GET /v1/sessions`,
-/// `POST /v1/readers/{id}/pin` `{"pin":"1234"}`, `GET /v1/badges`, `POST /v1/badges/enrol` `{"uid":…, "session":…}`,
-/// `DELETE /v1/badges/{id}`, `GET /v1/events` (WebSocket, one JSON event per text message), `GET /metrics`,
+/// `POST /v1/readers/{id}/pin` `{"pin":"1234"}`, `GET /v1/badges`,
+/// `POST /v1/badges/enrol` `{"session":"r1-1", "badgeReader":"r3"}` (binds the badge presented on that badge reader,
+/// authenticated by DESFire AES, to the professional of that `cps-pin` session), `DELETE /v1/badges/{badgeNumber}`
+/// (revokes), `GET /v1/events` (WebSocket, one JSON event per text message), `GET /metrics`,
 /// `GET /kiosk/` (static page), and `/v1/simulator/readers/{id}/{insert,remove,keypad,unplug,plug}` in simulation.
 /// With a bearer token (TCP mode) every `/v1` and `/metrics` request must carry `Authorization: Bearer <token>`
 /// (the WebSocket may give `?access_token=` instead, as browsers cannot set headers there); others are refused 401
@@ -65,24 +67,32 @@ public enum TerminalAPI {
                 return problem(error)
             }
         }
-        router.get("/v1/badges") { _, _ -> Response in json(await service.badges.list()) }
+        router.get("/v1/badges") { _, _ -> Response in
+            do { return json(try await service.badgeEnrolments()) } catch { return problem(error) }
+        }
         router.post("/v1/badges/enrol") { request, _ -> Response in
             struct Body: Decodable {
-                var uid: String
-                var session: String?
+                var session: String
+                var badgeReader: String?
             }
             guard let body = try? await decode(Body.self, request) else {
-                return problem(.badRequest, "give {\"uid\": \"hex\", \"session\": \"r1-1\" (optional)}")
+                return problem(
+                    .badRequest,
+                    "give {\"session\": \"r1-1\" (a CPS authentication with PIN), \"badgeReader\": \"r3\" (optional: the badge reader holding the badge)}")
             }
             do {
-                return json(try await service.enrolBadge(uid: body.uid, session: body.session), status: .created)
+                return json(try await service.enrolBadge(session: body.session, badgeReader: body.badgeReader), status: .created)
             } catch {
                 return problem(error)
             }
         }
         router.delete("/v1/badges/:id") { _, context -> Response in
             let id = context.parameters.get("id") ?? ""
-            return await service.removeBadge(id: id) ? Response(status: .noContent) : problem(.notFound, "no badge '\(id)'")
+            do {
+                return try await service.revokeBadge(number: id) ? Response(status: .noContent) : problem(.notFound, "no badge '\(id)'")
+            } catch {
+                return problem(error)
+            }
         }
         router.get("/metrics") { _, _ -> Response in
             Response(

@@ -43,9 +43,22 @@ public struct TerminalConfiguration: Sendable, Hashable {
     public var recognitionTimeoutSeconds = 10
     public var api: APIBinding = .unixSocket(path: "/run/carte/api.sock", mode: 0o660)
     public var databasePath = "/var/lib/carte/audit.sqlite"
+    /// The badge enrolment store (SQLite, `badges.database`); nil: `badges.sqlite` next to the audit database.
+    public var badgeDatabasePath: String?
+    /// The file holding the AES-128 site master key badge keys are diversified from (`badges.siteKeyFile`, mode
+    /// 0600); nil: no badge authenticates (taps refused, enrolment unavailable). `--simulate` uses the personas' key.
+    public var siteKeyFile: String?
+    /// How long after a `cps-pin` authentication a badge may be enrolled to that person, in seconds
+    /// (`badges.enrolmentDelay`, default 5 min).
+    public var enrolmentDelaySeconds = 300
     public var logLevel: Logger.Level = .info
 
     public init() {}
+
+    /// Where the badge enrolments live: `badgeDatabasePath`, or `badges.sqlite` in the audit database's directory.
+    public var badgeDatabase: String {
+        badgeDatabasePath ?? ((databasePath as NSString).deletingLastPathComponent + "/badges.sqlite")
+    }
 
     /// The reader policy the state machines apply.
     public var readerPolicy: ReaderPolicy {
@@ -89,7 +102,7 @@ public struct TerminalConfiguration: Sendable, Hashable {
         }
         var c = TerminalConfiguration()
         guard let root else { return c }
-        let top = try mapping(root, "the configuration", keys: ["readers", "trust", "policy", "api", "database", "log"])
+        let top = try mapping(root, "the configuration", keys: ["readers", "trust", "policy", "api", "database", "badges", "log"])
         for (key, value) in top {
             switch key {
             case "readers":
@@ -152,6 +165,13 @@ public struct TerminalConfiguration: Sendable, Hashable {
                 }
             case "database":
                 c.databasePath = try path(value, "database")
+            case "badges":
+                let m = try mapping(value, "'badges'", keys: ["database", "siteKeyFile", "enrolmentDelay"])
+                if let n = m["database"] { c.badgeDatabasePath = try path(n, "database") }
+                if let n = m["siteKeyFile"] { c.siteKeyFile = try path(n, "siteKeyFile") }
+                if let n = m["enrolmentDelay"] {
+                    c.enrolmentDelaySeconds = try duration(n, "enrolmentDelay", min: 10, max: 3600)
+                }
             case "log":
                 let m = try mapping(value, "'log'", keys: ["level"])
                 if let n = m["level"] {

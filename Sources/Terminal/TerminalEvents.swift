@@ -5,7 +5,7 @@ import Foundation
 public enum TerminalEventType: String, Sendable, Hashable, Codable {
     case readerAdded, readerRemoved, readerUnplugged, readerDegraded, idle
     case cardInserted, cardRecognised, pinRequested, authenticated, patientIdentified, refused, cardRemoved
-    case sessionEnded, monitoringDegraded, monitoringRestored, badgeEnrolled, badgeRemoved
+    case sessionEnded, monitoringDegraded, monitoringRestored, badgeEnrolled, badgeRevoked
 }
 
 /// One event of the stream, as JSON on the WebSocket. Never a PIN; NIRs only masked.

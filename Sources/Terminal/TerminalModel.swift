@@ -142,7 +142,7 @@ public enum AssuranceLevel: String, Sendable, Hashable, Codable {
 public enum RefusalReason: String, Sendable, Hashable, Codable {
     case wrongPin, pinBlocked, lastTryNotConfirmed, revoked, expired, untrusted, signatureInvalid, notSupported
     case pinTimeout, recognitionTimeout, testCardRefused, notRecognised, pinpadRequired, readFailed, badgeNotEnrolled
-    case failed, identityMismatch, cardSwapped, tapAndGoExpired, pinFormatRejected
+    case failed, identityMismatch, cardSwapped, cpsRequired, pinFormatRejected
 
     /// The reason for people.
     public var text: String {
@@ -154,7 +154,7 @@ public enum RefusalReason: String, Sendable, Hashable, Codable {
         case .expired: return "the card's certificate has expired"
         case .untrusted: return "the card's certificate does not chain to a trusted authority"
         case .signatureInvalid: return "the card's signature does not verify"
-        case .notSupported: return "this card cannot authenticate on this reader"
+        case .notSupported: return "this card cannot authenticate on this reader (a UID alone proves nothing)"
         case .pinTimeout: return "no PIN was entered in time"
         case .recognitionTimeout: return "the card did not answer in time"
         case .testCardRefused: return "test cards are not accepted here"
@@ -166,7 +166,8 @@ public enum RefusalReason: String, Sendable, Hashable, Codable {
         case .identityMismatch: return "the card's data do not match its certificate"
         case .cardSwapped: return "the card was swapped during the authentication"
         case .pinFormatRejected: return "the PIN does not have the length the card expects; nothing was sent to the card"
-        case .tapAndGoExpired: return "the tap & go window is over: authenticate with the CPS card again"
+        case .cpsRequired:
+            return "this badge does not re-authenticate now (tap & go window over, or enrolment revoked): use the CPS card"
         }
     }
 }
@@ -186,6 +187,9 @@ public enum CardFlowProgress: Sendable, Hashable {
     case recognised(CardKind, isTestCard: Bool)
     /// The flow waits for the PIN: on the reader's pinpad, or through `POST /v1/readers/{id}/pin`.
     case pinRequested(onPinpad: Bool)
+    /// A badge tap was decided (`BadgeAuthenticator.tap`): the badge number read under the AES session (nil when
+    /// the card could not prove one), the Authentication outcome and its sentence. Audited, never a key.
+    case badgeTapped(badgeNumber: String?, outcome: String, detail: String)
 }
 
 /// A PIN on its way to a card: used once and dropped. Its description and mirror never show the digits.
@@ -222,36 +226,6 @@ public protocol CardFlowRunner: Sendable {
         reader: ReaderDescriptor, role: ReaderRole, atr: [UInt8], pinEntry: any PINEntry,
         progress: @escaping @Sendable (CardFlowProgress) async -> Void
     ) async -> CardFlowOutcome
-}
-
-/// Badge enrolment (tap & go): the Authentication module's store behind a small protocol.
-public protocol BadgeRegistry: Sendable {
-    /// Enrols badge `uid` (hex) for the professional currently authenticated as `idNat`; returns the badge id.
-    func enrol(uid: String, idNat: String) async throws(TerminalError) -> String
-    /// Removes badge `id`; false when there is no such badge.
-    func remove(id: String) async -> Bool
-    func list() async -> [EnrolledBadge]
-    /// Records a CPS authentication of `idNat` at `time` (the start of its tap & go window).
-    func noteCPSAuthentication(idNat: String, at time: Date) async
-    /// The last CPS authentication of `idNat`, nil when none.
-    func lastCPSAuthentication(idNat: String) async -> Date?
-}
-
-/// A badge enrolled for tap & go.
-public struct EnrolledBadge: Sendable, Hashable, Codable {
-    public var id: String
-    /// The badge UID (ISO/IEC 14443-3), hex uppercase.
-    public var uid: String
-    public var idNat: String
-    /// When it was enrolled (ISO 8601 UTC).
-    public var enrolledAt: String
-
-    public init(id: String, uid: String, idNat: String, enrolledAt: String) {
-        self.id = id
-        self.uid = uid
-        self.idNat = idNat
-        self.enrolledAt = enrolledAt
-    }
 }
 
 /// What went wrong in the terminal service, in the user's words.

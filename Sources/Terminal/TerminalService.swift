@@ -1,3 +1,4 @@
+import Authentication
 import ISO7816
 import Foundation
 import INS
@@ -39,6 +40,8 @@ public actor TerminalService {
         var role: ReaderRole
         var machine: ReaderStateMachine
         var cardKind: CardKind?
+        /// When the session in progress authenticated at `cps-pin` (badge clock), for enrolment.
+        var cpsPinAt: Date?
     }
 
     public nonisolated let configuration: TerminalConfiguration
@@ -46,7 +49,9 @@ public actor TerminalService {
     public nonisolated let audit: AuditLog
     public nonisolated let metrics: TerminalMetrics
     public nonisolated let pinMailbox: PINMailbox
-    public nonisolated let badges: any BadgeRegistry
+    /// Badge enrolment and tap & go (the Authentication module's `BadgeAuthenticator`); nil when no site master key
+    /// is configured (badge taps are then refused by the runner, enrolment unavailable).
+    public nonisolated let badges: TerminalBadges?
     let source: any ReaderEventSource
     let runner: any CardFlowRunner
     let clock: any TerminalClock
@@ -62,14 +67,14 @@ public actor TerminalService {
 
     public init(
         configuration: TerminalConfiguration, source: any ReaderEventSource, runner: any CardFlowRunner,
-        audit: AuditLog, badges: (any BadgeRegistry)? = nil, clock: any TerminalClock = SystemTerminalClock(),
+        audit: AuditLog, badges: TerminalBadges? = nil, clock: any TerminalClock = SystemTerminalClock(),
         metrics: TerminalMetrics = TerminalMetrics(), logger: Logger = Logger(label: "carte.serve", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.configuration = configuration
         self.source = source
         self.runner = runner
         self.audit = audit
-        self.badges = badges ?? InMemoryBadgeRegistry()
+        self.badges = badges
         self.clock = clock
         self.metrics = metrics
         self.bus = EventBus()
@@ -176,7 +181,11 @@ public actor TerminalService {
         guard var r = records[name] else { return }
         let effects = r.machine.handle(input, at: clock.now())
         if case .recognised(_, let kind, _) = input, r.machine.state.session != nil { r.cardKind = kind }
-        if case .cardInserted = input { r.cardKind = nil }
+        if case .cardInserted = input {
+            r.cardKind = nil
+            r.cpsPinAt = nil
+        }
+        if r.machine.state.session == nil { r.cpsPinAt = nil }
         records[name] = r
         for effect in effects { await apply(effect, name) }
     }
@@ -218,6 +227,10 @@ public actor TerminalService {
             await step(name, .recognised(session: session, kind: kind, isTestCard: isTest))
         case .pinRequested(let onPinpad):
             await step(name, .pinRequested(session: session, onPinpad: onPinpad))
+        case .badgeTapped(let number, let outcome, let detail):
+            var d = ["outcome": outcome, "detail": detail]
+            if let number { d["badge"] = number }
+            await auditAppend(AuditRecord(kind: .badgeTapped, reader: idsByName[name], session: session, detail: d))
         }
     }
 
@@ -260,7 +273,16 @@ public actor TerminalService {
             e.assurance = assurance
             a.kind = .authenticated
             a.detail = ["idNat": identity.idNat, "assurance": assurance.rawValue, "cardType": identity.cardType]
-            if assurance != .badge { await badges.noteCPSAuthentication(idNat: identity.idNat, at: Date()) }
+            if assurance == .cpsPin, let badges, let session = state.session {
+                // The start of this person's tap & go window, and the reference time of an enrolment.
+                let at = badges.now()
+                records[name]?.cpsPinAt = at
+                do {
+                    try await badges.authenticator.noteCPSAuthentication(Self.cpsPinResult(identity, at: at, session: session))
+                } catch {
+                    logger.error("badge store: the CPS authentication could not be recorded: \(error)")
+                }
+            }
             metrics.outcome("authenticated")
         case .patientIdentified(_, let patient):
             e.type = .patientIdentified
@@ -310,6 +332,7 @@ public actor TerminalService {
         if let reason = delivered.reason { meta["reason"] = "\(reason)" }
         if let i = delivered.identity { meta["idNat"] = "\(i.idNat)" }
         if let p = delivered.patient { meta["nir"] = "\(p.insuredNIRMasked)" }
+        if let b = delivered.badge { meta["badge"] = "\(b.id)" }
         logger.info("\(delivered.type.rawValue)", metadata: meta)
         if let record { await auditAppend(record) }
     }
@@ -375,40 +398,109 @@ public actor TerminalService {
         await auditAppend(AuditRecord(kind: .pinSubmitted, reader: id, session: session))
     }
 
-    /// Enrols a badge for the professional authenticated in session `session` (or the only one authenticated).
-    /// - Throws: `.notAuthenticated` when no such session is authenticated, `.badRequest` for a malformed UID.
-    public func enrolBadge(uid: String, session: String?) async throws(TerminalError) -> EnrolledBadge {
-        let cleaned = uid.uppercased().filter { $0 != " " && $0 != ":" }
-        guard [8, 14, 20].contains(cleaned.count), cleaned.allSatisfy(\.isHexDigit) else {
-            throw .badRequest("a badge UID is 4, 7 or 10 bytes in hex (ISO/IEC 14443-3)")
-        }
-        let authenticated = records.values.compactMap { r -> (String, AuthenticatedProfessional)? in
-            if case .authenticated(let s, let i, let a) = r.machine.state, a != .badge { return (s, i) }
-            return nil
-        }
-        let chosen = session.map { s in authenticated.filter { $0.0 == s } } ?? authenticated
-        guard chosen.count == 1, let (s, identity) = chosen.first else {
-            throw .notAuthenticated(
-                chosen.isEmpty ? "enrolment needs a professional authenticated with a CPS card"
-                    : "several professionals are authenticated: give 'session'")
-        }
-        let id = try await badges.enrol(uid: cleaned, idNat: identity.idNat)
-        let badge = await badges.list().first { $0.id == id }
-            ?? EnrolledBadge(id: id, uid: cleaned, idNat: identity.idNat, enrolledAt: AuditLog.timestamp(Date()))
-        var e = TerminalEvent(type: .badgeEnrolled)
-        e.session = s
-        e.badge = badge
-        await publish(e, audit: AuditRecord(kind: .badgeEnrolled, session: s, detail: ["badge": id, "uid": cleaned, "idNat": identity.idNat]))
-        return badge
+    /// The `cps-pin` result a session stands for, as the Authentication module takes it (enrolment, tap & go).
+    static func cpsPinResult(_ i: AuthenticatedProfessional, at time: Date, session: String) -> AuthenticationResult {
+        AuthenticationResult(
+            outcome: .authenticated, assurance: .cpsPin,
+            identity: ProfessionalIdentity(
+                idNat: i.idNat, rpps: i.rpps, nom: i.nom, prenom: i.prenom, profession: i.profession,
+                cardType: i.cardType, isHealthProfessional: i.rpps != nil && i.cardType != "CPE"),
+            time: time, detail: "CPS authentication with PIN, session \(session)")
     }
 
-    /// Removes badge `id`; false when unknown.
-    public func removeBadge(id: String) async -> Bool {
-        guard await badges.remove(id: id) else { return false }
-        var e = TerminalEvent(type: .badgeRemoved)
-        e.badge = EnrolledBadge(id: id, uid: "", idNat: "", enrolledAt: "")
-        await publish(e, audit: AuditRecord(kind: .badgeRemoved, detail: ["badge": id]))
+    /// Enrols the DESFire badge presented on badge reader `badgeReader` (`r3` …; nil: the only badge reader holding a
+    /// card) for the professional of session `session`, which must be authenticated at `cps-pin` right now (card
+    /// still in), less than the enrolment delay ago. The badge is authenticated by `BadgeAuthenticator.enrol`
+    /// (DESFire AES with the diversified key, badge number read under the session): a UID proves nothing.
+    /// Audited (`badgeEnrolled` / `badgeEnrolmentRefused`, badge number, never a key) and published.
+    /// - Throws: `.badRequest` when badges are not configured or the badge reader is not a badge reader, holds no
+    ///   card, or the badge is refused (UID-only, wrong key, no number); `.noSuchReader`; `.notAuthenticated` when
+    ///   the session is not a current `cps-pin` authentication or it is older than the enrolment delay.
+    /// The badge reader must be idle between its own tap flow and this call (a flow in progress is refused); the
+    /// service does not lock the reader against a card swapped in during the enrolment itself.
+    public func enrolBadge(session: String, badgeReader: String?) async throws(TerminalError) -> EnrolledBadge {
+        guard let badges else {
+            throw .badRequest("badge enrolment is not available: no site master key is configured (badges.siteKeyFile)")
+        }
+        let professional = records.values.compactMap { r -> (String, AuthenticatedProfessional, Date)? in
+            if case .authenticated(session, let i, .cpsPin) = r.machine.state, let at = r.cpsPinAt {
+                return (r.machine.readerID, i, at)
+            }
+            return nil
+        }.first
+        func refuse(_ e: TerminalError, _ why: String) async -> TerminalError {
+            await auditAppend(AuditRecord(
+                kind: .badgeEnrolmentRefused, reader: badgeReader, session: session, detail: ["session": session, "why": why]))
+            return e
+        }
+        guard let (_, identity, authenticatedAt) = professional else {
+            let why = "session '\(session)' is not a CPS authentication with PIN in progress: enrolment needs one"
+            throw await refuse(.notAuthenticated(why), why)
+        }
+        let badgeRecords = records.filter { $0.value.role == .badge && $0.value.machine.state.session != nil }
+        let chosen: (String, ReaderRecord)?
+        if let badgeReader {
+            guard let name = namesByID[badgeReader], let r = records[name] else { throw .noSuchReader(badgeReader) }
+            guard r.role == .badge else { throw .badRequest("reader '\(badgeReader)' is not a badge reader") }
+            chosen = r.machine.state.session == nil ? nil : (name, r)
+        } else {
+            chosen = badgeRecords.count == 1 ? badgeRecords.first.map { ($0.key, $0.value) } : nil
+            if badgeRecords.count > 1 { throw .badRequest("several badge readers hold a card: give 'badgeReader'") }
+        }
+        guard let (name, record) = chosen, let badgeSession = record.machine.state.session else {
+            let why = "present the badge on the badge reader first"
+            throw await refuse(.badRequest(why), why)
+        }
+        guard flows[badgeSession] == nil else { throw .badRequest("the badge reader is still reading the badge: try again") }
+        guard let transport = await badges.transport(name) else {
+            let why = "the badge reader is gone"
+            throw await refuse(.badRequest(why), why)
+        }
+        let result = await badges.authenticator.enrol(
+            badge: transport, after: Self.cpsPinResult(identity, at: authenticatedAt, session: session))
+        await transport.disconnect(.reset)
+        switch result {
+        case .refused(let r):
+            let why = r.detail
+            throw await refuse(r.outcome == .cpsRequired ? .notAuthenticated(why) : .badRequest(why), why)
+        case .enrolled(let enrolment):
+            let badge = EnrolledBadge(enrolment)
+            var e = TerminalEvent(type: .badgeEnrolled)
+            e.session = session
+            e.badge = badge
+            await publish(e, audit: AuditRecord(
+                kind: .badgeEnrolled, reader: record.machine.readerID, session: session,
+                detail: ["badge": badge.id, "idNat": identity.idNat]))
+            return badge
+        }
+    }
+
+    /// Revokes the enrolment of badge `number` (`BadgeAuthenticator.revoke`): its taps are refused from now on.
+    /// Audited (`badgeRevoked`, the badge number) and published.
+    /// - Returns: false when no such badge is enrolled.
+    /// - Throws: `.badRequest` when badges are not configured, `.io` when the enrolment store fails.
+    public func revokeBadge(number: String) async throws(TerminalError) -> Bool {
+        guard let badges else { throw .badRequest("badges are not configured (badges.siteKeyFile)") }
+        let revoked: Bool
+        let enrolment: BadgeEnrolment?
+        do {
+            revoked = try await badges.authenticator.revoke(badgeNumber: number)
+            enrolment = revoked ? try await badges.authenticator.store.enrolment(badgeNumber: number) : nil
+        } catch { throw .io("the badge enrolment store failed: \(error)") }
+        guard revoked else { return false }
+        var e = TerminalEvent(type: .badgeRevoked)
+        e.badge = enrolment.map(EnrolledBadge.init)
+        await publish(e, audit: AuditRecord(kind: .badgeRevoked, detail: ["badge": number]))
         return true
+    }
+
+    /// Every badge enrolment, revoked ones included (`GET /v1/badges`); empty when badges are not configured.
+    /// - Throws: `.io` when the enrolment store fails.
+    public func badgeEnrolments() async throws(TerminalError) -> [EnrolledBadge] {
+        guard let badges else { return [] }
+        do { return try await badges.authenticator.store.enrolments().map(EnrolledBadge.init) } catch {
+            throw .io("the badge enrolment store failed: \(error)")
+        }
     }
 
     /// Records an API request refused for lack of credentials.
@@ -417,31 +509,6 @@ public actor TerminalService {
         logger.warning("API request refused", metadata: ["method": "\(method)", "path": "\(path)", "why": "\(why)"])
         await auditAppend(AuditRecord(kind: .apiRefused, detail: ["method": method, "path": path, "why": why]))
     }
-}
-
-/// Badge enrolments kept in memory (used until the Authentication module's persistent store is wired in).
-public actor InMemoryBadgeRegistry: BadgeRegistry {
-    var badges: [EnrolledBadge] = []
-    var counter = 0
-    var lastCPS: [String: Date] = [:]
-    public init() {}
-    public func noteCPSAuthentication(idNat: String, at time: Date) { lastCPS[idNat] = time }
-    public func lastCPSAuthentication(idNat: String) -> Date? { lastCPS[idNat] }
-    public func enrol(uid: String, idNat: String) async throws(TerminalError) -> String {
-        if let existing = badges.first(where: { $0.uid == uid }) {
-            throw .badRequest("badge \(uid) is already enrolled as \(existing.id)")
-        }
-        counter += 1
-        let b = EnrolledBadge(id: "b\(counter)", uid: uid, idNat: idNat, enrolledAt: AuditLog.timestamp(Date()))
-        badges.append(b)
-        return b.id
-    }
-    public func remove(id: String) async -> Bool {
-        guard let i = badges.firstIndex(where: { $0.id == id }) else { return false }
-        badges.remove(at: i)
-        return true
-    }
-    public func list() async -> [EnrolledBadge] { badges }
 }
 
 /// Orders `r2` before `r10`.

@@ -93,10 +93,14 @@ struct AuthCommand: AsyncParsableCommand {
         }
         let authenticator = CPSAuthenticator(policy: AuthenticationPolicy(validator: validator))
         let fromStdin = pinStdin
-        let result = await authenticator.authenticate(transport: t, confirmLastTry: confirmLastTry) {
+        var result = await authenticator.authenticate(transport: t, confirmLastTry: confirmLastTry) {
             fromStdin ? AuthCommand.readPIN(fd: 0, prompt: nil) : AuthCommand.promptPIN()
         }
         await t.disconnect(.leave)
+        if result.outcome == .pinEntryTimeout, PINInputCheck.wasMalformed {
+            result.outcome = .pinFormatRejected
+            result.detail = "the PIN must be digits only (a CPS PIN has 4 to 8 digits); no try used"
+        }
 
         if json {
             print(ReadJSON.render(AuthCommand.jsonObject(result)))
@@ -200,6 +204,16 @@ struct AuthCommand: AsyncParsableCommand {
             buffer.append(byte)
         }
         byte = 0
+        // Surrounding blanks are not part of a PIN; anything else that is not a digit makes it malformed.
+        while let last = buffer.last, last == 0x20 || last == 0x09 || last == 0x0D { buffer.removeLast() }
+        var start = 0
+        while start < buffer.count, buffer[start] == 0x20 || buffer[start] == 0x09 { start += 1 }
+        if start > 0 {
+            for i in 0..<(buffer.count - start) { buffer[i] = buffer[i + start] }
+            for i in (buffer.count - start)..<buffer.count { buffer[i] = 0 }
+            buffer.removeLast(start)
+        }
+        if !buffer.isEmpty, !buffer.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { PINInputCheck.markMalformed() }
         return SecretPIN(consuming: &buffer)
     }
 
@@ -220,4 +234,13 @@ struct AuthCommand: AsyncParsableCommand {
         }
         return readPIN(fd: fd, prompt: "PIN: ")
     }
+}
+
+/// Remembers that the PIN line read from stdin or the terminal held something other than digits, so that the
+/// outcome says "malformed PIN" rather than "no PIN given" (no digit of it is kept).
+enum PINInputCheck {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var malformed = false
+    static func markMalformed() { lock.withLock { malformed = true } }
+    static var wasMalformed: Bool { lock.withLock { malformed } }
 }

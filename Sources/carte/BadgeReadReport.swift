@@ -40,7 +40,7 @@ enum BadgeReadReport {
                 return CarteExit.failure
             }
         }
-        lines.append("note          a badge is authenticated with `carte auth`; its UID alone identifies no one")
+        lines.append("note          a UID alone identifies no one; badges are authenticated (DESFire AES) by the terminal service's tap & go")
         if json {
             print(ReadJSON.render(object))
         } else {

@@ -31,7 +31,8 @@ struct INSCCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Rows 'prenom;naissance;nir' to process; - reads stdin.", valueName: "FILE"))
     var batch: String?
 
-    func validate() throws {
+    /// Checked in `run()`, not in ArgumentParser's `validate()`, so that `--help` prints help and nothing else.
+    func checkArguments() throws {
         if batch != nil {
             guard prenom == nil, naissance == nil, nir == nil else {
                 printError("--batch cannot be combined with --prenom, --naissance or --nir")
@@ -46,6 +47,7 @@ struct INSCCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try checkArguments()
         if let batch { try runBatch(batch) }
         do {
             let insc = try INSC.compute(prenom: prenom ?? "", birthDate: naissance ?? "", nir: nir ?? "")

@@ -38,7 +38,9 @@ struct ReadCommand: AsyncParsableCommand {
     func run() async throws {
         let day: VitaleDay
         if let careDate {
-            guard careDate.count == 8, let d = VitaleDay(stored: careDate) else {
+            guard careDate.count == 8, let d = VitaleDay(stored: careDate), (1...12).contains(d.month),
+                (1...Self.daysIn(month: d.month, year: d.year)).contains(d.day)
+            else {
                 printError("--care-date must be AAAAMMJJ, got '\(careDate)'")
                 throw CarteExit.usage
             }
@@ -58,6 +60,15 @@ struct ReadCommand: AsyncParsableCommand {
         let code = await readAndReport(t, day: day)
         await t.disconnect(.leave)
         if let code { throw code }
+    }
+
+    /// Days in a calendar month (a care date is a real day, unlike a card's lunar birth dates).
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     /// Reads the card on `t` and prints it; returns the exit code when not 0.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ISO7816
 import Logging
 import PCSC
 import Terminal
@@ -12,8 +13,11 @@ struct ServeCommand: AsyncParsableCommand {
             Reads the YAML configuration (default /etc/carte/carte.yaml when it exists; see \
             Hardware/carte.example.yaml). A bad configuration stops start-up with `line N: reason` (exit 2). \
             --simulate runs on three simulated readers (pinpad, contact, contactless) and mounts \
-            /v1/simulator/readers/{id}/insert|remove|keypad|unplug|plug. Under systemd (Type=notify) it sends \
-            READY=1, WATCHDOG=1 and STOPPING=1 on $NOTIFY_SOCKET.
+            /v1/simulator/readers/{id}/insert|remove|keypad|unplug|plug. Badges authenticate only by DESFire \
+            AES with keys diversified from the site master key (badges.siteKeyFile, mode 0600; --simulate: the \
+            personas' synthetic key); enrolments live in SQLite (badges.database, default badges.sqlite next to the \
+            audit database). Under systemd (Type=notify) it sends READY=1, WATCHDOG=1 and STOPPING=1 on \
+            $NOTIFY_SOCKET.
             """)
 
     @Option(help: "The YAML configuration file.") var config: String?
@@ -34,7 +38,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if simulate {
             conf.acceptTestCards = true
-            if config == nil && db == nil { conf.databasePath = NSTemporaryDirectory() + "carte-simulate-audit.sqlite" }
+            if config == nil && db == nil {
+                conf.databasePath = NSTemporaryDirectory() + "carte-simulate-audit.sqlite"
+                conf.badgeDatabasePath = NSTemporaryDirectory() + "carte-simulate-badges.sqlite"
+            }
             if config == nil && listen == nil && socket == nil {
                 conf.api = .unixSocket(path: NSTemporaryDirectory() + "carte-simulate.sock", mode: 0o660)
             }
@@ -50,7 +57,6 @@ struct ServeCommand: AsyncParsableCommand {
             printError("\(error)")
             throw CarteExit.failure
         }
-        let badges = InMemoryBadgeRegistry()
         let service: TerminalService
         let pool: SimulatedReaderPool?
         if simulate {
@@ -58,11 +64,25 @@ struct ServeCommand: AsyncParsableCommand {
             pool = p
             let authentication = CPSAuthenticationFlow.simulatedTestPKI()
             if authentication == nil { logger.warning("the test PKI is not available: CPS decisions from persona data") }
+            // The personas' synthetic site key, unless the configuration names a key file.
+            let key: [UInt8]
+            do {
+                if let file = conf.siteKeyFile {
+                    key = try TerminalBadges.loadSiteMasterKey(path: file)
+                } else if let k = TerminalBadges.simulatedSiteMasterKey() {
+                    key = k
+                } else {
+                    printError("the personas' site master key is not available")
+                    throw CarteExit.failure
+                }
+            } catch let e as TerminalError {
+                printError("configuration: \(e)")
+                throw CarteExit.usage
+            }
+            let badges = try openBadges(conf, key: key) { name in await p.reader(named: name) }
             service = TerminalService(
                 configuration: conf, source: p,
-                runner: SimulatedPersonaFlowRunner(
-                    pool: p, badges: badges, authentication: authentication,
-                    tapAndGoWindow: TimeInterval(conf.tapAndGoWindowSeconds)),
+                runner: SimulatedPersonaFlowRunner(pool: p, badges: badges, authentication: authentication),
                 audit: audit, badges: badges, logger: logger)
         } else {
             pool = nil
@@ -79,9 +99,21 @@ struct ServeCommand: AsyncParsableCommand {
             } else {
                 logger.warning("no trust anchors configured (trust.anchors): professional cards are refused")
             }
+            var badges: TerminalBadges?
+            if let file = conf.siteKeyFile {
+                let key: [UInt8]
+                do { key = try TerminalBadges.loadSiteMasterKey(path: file) } catch {
+                    printError("configuration: \(error)")
+                    throw CarteExit.usage
+                }
+                badges = try openBadges(conf, key: key) { PCSCCard(readerName: $0) }
+            } else {
+                logger.warning("no badges.siteKeyFile configured: badge taps are refused and enrolment is unavailable")
+            }
             service = TerminalService(
                 configuration: conf, source: PCSCReaderSource(),
-                runner: ModuleCardFlowRunner(transport: { PCSCCard(readerName: $0) }, authentication: authentication),
+                runner: ModuleCardFlowRunner(
+                    transport: { PCSCCard(readerName: $0) }, authentication: authentication, badges: badges),
                 audit: audit, badges: badges, logger: logger)
         }
         let where_: String
@@ -96,6 +128,16 @@ struct ServeCommand: AsyncParsableCommand {
                     logger.notice("carte serve listening on \(where_)\(simulate ? " (simulated readers)" : "")")
                 })
         } catch {
+            printError("\(error)")
+            throw CarteExit.failure
+        }
+    }
+
+    /// The badge authenticator over the SQLite enrolment store of the configuration (`badges.database`).
+    func openBadges(
+        _ conf: TerminalConfiguration, key: [UInt8], transport: @escaping @Sendable (String) async -> (any CardTransport)?
+    ) throws -> TerminalBadges {
+        do { return try TerminalBadges.configured(conf, siteMasterKey: key, transport: transport) } catch {
             printError("\(error)")
             throw CarteExit.failure
         }

@@ -49,6 +49,9 @@ func openTransport(choice: TransportChoice, reader: String?, simulate: String?) 
         guard let persona = simulate else {
             throw .usage("--transport usb-sim needs --simulate PERSONA (see carte simulate --list)")
         }
+        if case .badge? = try? PersonaCatalog.persona(persona) {
+            throw .usage("\(persona) is a contactless badge; the simulated USB CCID readers are contact readers (use --simulate alone)")
+        }
         let levelName = reader ?? CCIDSimulatedReader.Level.apdu.rawValue
         guard let level = CCIDSimulatedReader.Level(rawValue: levelName) else {
             let names = CCIDSimulatedReader.Level.allCases.map(\.rawValue).joined(separator: ", ")

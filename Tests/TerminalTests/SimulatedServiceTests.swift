@@ -1,3 +1,4 @@
+import Authentication
 import CardSimulator
 import Foundation
 import Testing
@@ -7,17 +8,17 @@ import Testing
 @Suite("Terminal service on simulated readers")
 struct SimulatedServiceTests {
     func start(
-        tapAndGoWindow: TimeInterval = 8 * 3600, today: @escaping @Sendable () -> Date = { Date() }
+        badges: ((SimulatedReaderPool) -> TerminalBadges)? = nil, authentication: CPSAuthenticationFlow? = nil
     ) async throws -> (TerminalService, SimulatedReaderPool, Task<Void, Never>, AsyncStream<TerminalEvent>.Iterator) {
         var conf = TerminalConfiguration()
         conf.acceptTestCards = true
         let pool = SimulatedReaderPool()
-        let badges = InMemoryBadgeRegistry()
+        let b = badges?(pool)
         let audit = try AuditLog(path: temporaryDirectory() + "/audit.sqlite")
         let service = TerminalService(
             configuration: conf, source: pool,
-            runner: SimulatedPersonaFlowRunner(pool: pool, badges: badges, tapAndGoWindow: tapAndGoWindow, today: today),
-            audit: audit, badges: badges, clock: VirtualClock())
+            runner: SimulatedPersonaFlowRunner(pool: pool, badges: b, authentication: authentication),
+            audit: audit, badges: b, clock: VirtualClock())
         var it = await service.bus.subscribe().makeAsyncIterator()
         let task = Task { await service.run(tickEvery: nil) }
         let added = await events(&it, until: .readerAdded, limit: 1) + events(&it, until: .readerAdded, limit: 1)
@@ -80,36 +81,17 @@ struct SimulatedServiceTests {
         #expect(w.last?.triesLeft == 2)
     }
 
-    @Test("Enrolled badge taps in; unplugging the reader ends its session")
-    func badgeAndUnplug() async throws {
+    @Test("Without a site key every badge is refused; unplugging the badge reader ends its session")
+    func badgeWithoutKeyAndUnplug() async throws {
         var (service, pool, task, it) = try await start()
         defer { task.cancel() }
-        try await pool.typeOnPinpad(reader: SimulatedReaderPool.pinpadReaderName, digits: "1234")
-        try await pool.insert(reader: SimulatedReaderPool.pinpadReaderName, persona: "cps3-durand")
-        _ = await events(&it, until: .authenticated)
-        _ = try await service.enrolBadge(uid: "04 5A 3C 12 B2 6E 80", session: nil)
         try await pool.insert(reader: SimulatedReaderPool.contactlessReaderName, persona: "desfire-durand")
-        let tap = await events(&it, until: .authenticated)
-        #expect(tap.last?.assurance == .badge)
+        let tap = await events(&it, until: .refused)
+        #expect(tap.last?.reason == "notSupported")
         #expect(tap.last?.reader == "r3")
         try await pool.setPlugged(reader: SimulatedReaderPool.contactlessReaderName, false)
         #expect(await events(&it, until: .readerRemoved).map(\.type) == [.sessionEnded, .readerUnplugged, .readerRemoved])
-        #expect(await service.sessionSnapshots().map(\.id) == ["r1-1"])
-    }
-
-    @Test("A badge tap after the tap & go window is refused")
-    func tapAndGoExpired() async throws {
-        // The badge reader's clock is two minutes after the CPS authentication; the window is one minute.
-        var (service, pool, task, it) = try await start(tapAndGoWindow: 60, today: { Date().addingTimeInterval(120) })
-        defer { task.cancel() }
-        try await pool.typeOnPinpad(reader: SimulatedReaderPool.pinpadReaderName, digits: "1234")
-        try await pool.insert(reader: SimulatedReaderPool.pinpadReaderName, persona: "cps3-durand")
-        _ = await events(&it, until: .authenticated)
-        _ = try await service.enrolBadge(uid: "045A3C12B26E80", session: nil)
-        try await pool.insert(reader: SimulatedReaderPool.contactlessReaderName, persona: "desfire-durand")
-        let tap = await events(&it, until: .refused)
-        #expect(tap.last?.reason == "tapAndGoExpired")
-        #expect(tap.last?.reader == "r3")
+        #expect(await service.sessionSnapshots().isEmpty)
     }
 
     @Test("1,000 insert/remove cycles of real simulated cards leave no session")
@@ -145,11 +127,10 @@ struct SimulatedAuthenticationTests {
         var conf = TerminalConfiguration()
         conf.acceptTestCards = true
         let pool = SimulatedReaderPool()
-        let badges = InMemoryBadgeRegistry()
         let service = TerminalService(
             configuration: conf, source: pool,
-            runner: SimulatedPersonaFlowRunner(pool: pool, badges: badges, authentication: authentication),
-            audit: try AuditLog(path: temporaryDirectory() + "/audit.sqlite"), badges: badges, clock: VirtualClock())
+            runner: SimulatedPersonaFlowRunner(pool: pool, badges: nil, authentication: authentication),
+            audit: try AuditLog(path: temporaryDirectory() + "/audit.sqlite"), clock: VirtualClock())
         var it = await service.bus.subscribe().makeAsyncIterator()
         let task = Task { await service.run(tickEvery: nil) }
         defer { task.cancel() }

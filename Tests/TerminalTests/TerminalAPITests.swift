@@ -105,13 +105,17 @@ struct TerminalAPITests {
             }
             let authenticated = await events(&it, until: .authenticated)
             #expect(authenticated.last?.identity?.nom == "MOREAU")
+            // A typed UID is no longer a request: the badge must be presented (no `session` → 400).
             try await client.execute(uri: "/v1/badges/enrol", method: .post, body: ByteBuffer(string: #"{"uid":"045A3C12B26E80"}"#)) { r in
-                #expect(r.status == .created)
-                let b = try JSONDecoder().decode(EnrolledBadge.self, from: Data(r.body.readableBytesView))
-                #expect(b.idNat == "899700567890")
+                #expect(r.status == .badRequest)
+                #expect(String(buffer: r.body).contains("session"))
             }
-            try await client.execute(uri: "/v1/badges/b1", method: .delete) { r in #expect(r.status == .noContent) }
-            try await client.execute(uri: "/v1/badges/b1", method: .delete) { r in #expect(r.status == .notFound) }
+            // This service has no site master key: enrolment is unavailable.
+            try await client.execute(uri: "/v1/badges/enrol", method: .post, body: ByteBuffer(string: #"{"session":"r1-1"}"#)) { r in
+                #expect(r.status == .badRequest)
+                #expect(String(buffer: r.body).contains("badges.siteKeyFile"))
+            }
+            try await client.execute(uri: "/v1/badges", method: .get) { r in #expect(String(buffer: r.body) == "[]") }
         }
     }
 

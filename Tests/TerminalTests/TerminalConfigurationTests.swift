@@ -28,6 +28,10 @@ struct TerminalConfigurationTests {
               listen: 127.0.0.1:8765
               tokenFile: /etc/carte/api-token
             database: /var/lib/carte/audit.sqlite
+            badges:
+              siteKeyFile: /etc/carte/badge-site.key
+              database: /var/lib/carte/enrolments.sqlite
+              enrolmentDelay: 2m
             log:
               level: debug
             """)
@@ -44,6 +48,9 @@ struct TerminalConfigurationTests {
         #expect(c.recognitionTimeoutSeconds == 15)
         #expect(c.api == .loopback(host: "127.0.0.1", port: 8765, tokenFile: "/etc/carte/api-token"))
         #expect(c.databasePath == "/var/lib/carte/audit.sqlite")
+        #expect(c.siteKeyFile == "/etc/carte/badge-site.key")
+        #expect(c.badgeDatabase == "/var/lib/carte/enrolments.sqlite")
+        #expect(c.enrolmentDelaySeconds == 120)
         #expect(c.logLevel == .debug)
         #expect(c.readerPolicy == ReaderPolicy(recognitionTimeout: 15_000, pinTimeout: 45_000, requirePinpad: true, acceptTestCards: false))
         #expect(c.role(for: ReaderDescriptor(name: "Cherry ST-2000 Pinpad 00 00")) == .professional)
@@ -55,6 +62,11 @@ struct TerminalConfigurationTests {
     func defaults() throws {
         let c = try TerminalConfiguration.parse(yaml: "")
         #expect(c.api == .unixSocket(path: "/run/carte/api.sock", mode: 0o660))
+        // Badge enrolments next to the audit database; no site key (badges refused); 5 min to enrol.
+        #expect(c.badgeDatabase == "/var/lib/carte/badges.sqlite")
+        #expect(c.siteKeyFile == nil)
+        #expect(c.enrolmentDelaySeconds == 300)
+        #expect(try TerminalConfiguration.parse(yaml: "database: /srv/carte/audit.sqlite\n").badgeDatabase == "/srv/carte/badges.sqlite")
         #expect(c.role(for: ReaderDescriptor(name: "x", hasPinpad: true)) == .professional)
         #expect(c.role(for: ReaderDescriptor(name: "x", isContactless: true)) == .badge)
         #expect(c.role(for: ReaderDescriptor(name: "x")) == .patient)
@@ -82,6 +94,9 @@ struct TerminalConfigurationTests {
         ("database: audit.sqlite\n", "line 1: 'database' must be an absolute path (got 'audit.sqlite')"),
         ("readers: all\n", "line 1: 'readers' must be a list of {match, role}"),
         ("policy:\n  tapAndGoWindow: 2d\n", "line 2: 'tapAndGoWindow' must be a duration like 45s, 15m or 8h (got '2d')"),
+        ("badges:\n  siteKeyFile: site.key\n", "line 2: 'siteKeyFile' must be an absolute path (got 'site.key')"),
+        ("badges:\n  enrolmentDelay: 2h\n", "line 2: 'enrolmentDelay' must be between 10 s and 3600 s (got 7200 s)"),
+        ("badges:\n  uid: 045A3C12B26E80\n", "line 2: unknown key 'uid' in 'badges' (expected: database, enrolmentDelay, siteKeyFile)"),
         ("log:\n  level: info\nlog:\n  level: debug\n", "line 3: 'log' is given twice"),
     ])
     func errors(yaml: String, expected: String) {

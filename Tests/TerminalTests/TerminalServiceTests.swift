@@ -1,4 +1,5 @@
 import Foundation
+import Authentication
 import Testing
 
 @testable import Terminal
@@ -157,11 +158,25 @@ struct TerminalServiceTests {
         #expect(rows.filter { $0.kind == "sessionEnded" }.count == 1000)
     }
 
-    @Test("Badge enrolment needs an authenticated professional")
+    @Test("Badge enrolment needs a cps-pin session, a configured site key and a badge presented; never a UID")
     func enrolment() async throws {
-        let service = try makeService()
-        await #expect(throws: TerminalError.notAuthenticated("enrolment needs a professional authenticated with a CPS card")) {
-            _ = try await service.enrolBadge(uid: "045A3C12B26E80", session: nil)
+        let unconfigured = try makeService()
+        await #expect(throws: TerminalError.badRequest(
+            "badge enrolment is not available: no site master key is configured (badges.siteKeyFile)")) {
+            _ = try await unconfigured.enrolBadge(session: "r1-1", badgeReader: nil)
+        }
+        await #expect(throws: TerminalError.badRequest("badges are not configured (badges.siteKeyFile)")) {
+            _ = try await unconfigured.revokeBadge(number: "B-000417")
+        }
+        #expect(try await unconfigured.badgeEnrolments() == [])
+
+        let badges = TerminalBadges(
+            store: InMemoryBadgeEnrolmentStore(), siteMasterKey: [UInt8](repeating: 0x42, count: 16), window: 3600,
+            enrolmentDelay: 300, transport: { _ in nil })
+        let service = try makeService(badges: badges)
+        await #expect(throws: TerminalError.notAuthenticated(
+            "session 'r1-1' is not a CPS authentication with PIN in progress: enrolment needs one")) {
+            _ = try await service.enrolBadge(session: "r1-1", badgeReader: nil)
         }
         var it = await service.bus.subscribe().makeAsyncIterator()
         await service.handle(.readerAdded(pinpadless))
@@ -169,15 +184,19 @@ struct TerminalServiceTests {
         _ = await events(&it, until: .pinRequested)
         try await service.submitPIN(readerID: "r1", pin: PINCode("4321")!)
         _ = await events(&it, until: .authenticated)
-        await #expect(throws: TerminalError.badRequest("a badge UID is 4, 7 or 10 bytes in hex (ISO/IEC 14443-3)")) {
-            _ = try await service.enrolBadge(uid: "04 5A", session: nil)
+        // Authenticated at cps-pin, but no badge reader holds a card: nothing to enrol.
+        await #expect(throws: TerminalError.badRequest("present the badge on the badge reader first")) {
+            _ = try await service.enrolBadge(session: "r1-1", badgeReader: nil)
         }
-        let badge = try await service.enrolBadge(uid: "04 5A 3C 12 B2 6E 80", session: nil)
-        #expect(badge.uid == "045A3C12B26E80")
-        #expect(badge.idNat == "899700567890")
-        #expect(await events(&it, until: .badgeEnrolled).last?.badge?.id == badge.id)
-        #expect(await service.removeBadge(id: badge.id))
-        #expect(await service.removeBadge(id: badge.id) == false)
+        await #expect(throws: TerminalError.badRequest("reader 'r1' is not a badge reader")) {
+            _ = try await service.enrolBadge(session: "r1-1", badgeReader: "r1")
+        }
+        await #expect(throws: TerminalError.noSuchReader("r7")) {
+            _ = try await service.enrolBadge(session: "r1-1", badgeReader: "r7")
+        }
+        #expect(try await service.revokeBadge(number: "B-000417") == false)
+        let refusals = try await service.audit.rows().filter { $0.kind == "badgeEnrolmentRefused" }
+        #expect(refusals.count == 2)
     }
 
     @Test("PINCode hides its digits and refuses non-digits")

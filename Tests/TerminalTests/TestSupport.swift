@@ -62,9 +62,10 @@ func events(
 
 func makeService(
     configuration: TerminalConfiguration = TerminalConfiguration(), runner: any CardFlowRunner = FakeFlowRunner(),
-    source: (any ReaderEventSource)? = nil, clock: any TerminalClock = VirtualClock()
+    source: (any ReaderEventSource)? = nil, clock: any TerminalClock = VirtualClock(), badges: TerminalBadges? = nil
 ) throws -> TerminalService {
     let audit = try AuditLog(path: temporaryDirectory() + "/audit.sqlite")
     return TerminalService(
-        configuration: configuration, source: source ?? FakeReaderSource(), runner: runner, audit: audit, clock: clock)
+        configuration: configuration, source: source ?? FakeReaderSource(), runner: runner, audit: audit, badges: badges,
+        clock: clock)
 }

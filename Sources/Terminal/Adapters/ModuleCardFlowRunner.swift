@@ -5,19 +5,23 @@ import ISO7816
 /// - patient: `VitaleCardFlow` (Vitale module).
 /// - professional: `CPSAuthenticationFlow` (Authentication module) when a policy (trust anchors, CRLs) is given,
 ///   else refused `notSupported`.
-/// - badge: refused `notSupported` (the Badges/tap & go adapter is not wired in yet).
+/// - badge: `BadgeAuthenticator.tap` (Authentication module, through `TerminalBadges`): DESFire AES with the
+///   diversified key, the badge number read under the session, tap & go window; a UID-only card is refused
+///   `notSupported`. Without `badges` (no site master key configured) every badge is refused `notSupported`.
 public struct ModuleCardFlowRunner: CardFlowRunner {
     /// Opens the transport of a reader by name (e.g. `{ PCSCCard(readerName: $0) }`).
     let transport: @Sendable (String) async -> (any CardTransport)?
     let authentication: CPSAuthenticationFlow?
+    let badges: TerminalBadges?
     let today: @Sendable () -> Date
 
     public init(
         transport: @escaping @Sendable (String) async -> (any CardTransport)?,
-        authentication: CPSAuthenticationFlow? = nil, today: @escaping @Sendable () -> Date = { Date() }
+        authentication: CPSAuthenticationFlow? = nil, badges: TerminalBadges? = nil, today: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.transport = transport
         self.authentication = authentication
+        self.badges = badges
         self.today = today
     }
 
@@ -35,7 +39,12 @@ public struct ModuleCardFlowRunner: CardFlowRunner {
             return await authentication.run(
                 transport: t, reader: reader, atr: atr, pinEntry: pinEntry, progress: progress)
         case .badge:
-            return .refused(.notSupported)
+            let kind = KnownCard.kind(of: atr)
+            guard let badges else {
+                await progress(.recognised(kind, isTestCard: false))
+                return .refused(.notSupported)
+            }
+            return await badges.tap(transport: t, kind: kind, isTestCard: false, progress: progress)
         }
     }
 }

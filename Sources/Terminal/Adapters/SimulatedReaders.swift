@@ -134,31 +134,27 @@ public actor SimulatedReaderPool: ReaderEventSource, SimulatorControl {
 }
 
 /// The card flows of `--simulate`. Patients: the real Vitale read (`VitaleCardFlow`, Vitale module) over the
-/// simulated card. Professionals and badges: written over the persona data of the simulated cards: it powers the
-/// card through the simulated reader (the real `CardTransport`), asks for the PIN (on the pinpad, or through the
-/// API), and decides as the persona's card and certificates would.
-///
-/// The professional part stands in for the Authentication adapter until it is wired in; the PIN is compared in
-/// constant time with the persona's and dropped. Never used outside `--simulate`.
+/// simulated card. Badges: the real DESFire AES authentication and tap & go (`TerminalBadges`, over the
+/// Authentication module's `BadgeAuthenticator`) on the simulated contactless reader. Professionals: the real
+/// `CPSAuthenticator` when `authentication` is given (the test PKI); otherwise decided over the persona data of the
+/// simulated cards (PIN compared in constant time with the persona's and dropped). Never used outside `--simulate`.
 public struct SimulatedPersonaFlowRunner: CardFlowRunner {
     let pool: SimulatedReaderPool
-    let badges: any BadgeRegistry
+    let badges: TerminalBadges?
     let authentication: CPSAuthenticationFlow?
-    /// How long after a CPS authentication a badge tap re-authenticates (configuration `policy.tapAndGoWindow`).
-    let tapAndGoWindow: TimeInterval
     let today: @Sendable () -> Date
 
+    /// - Parameter badges: the badge authenticator (site key of the personas); nil refuses every badge.
     /// - Parameter authentication: when given (a policy on the test PKI), professional cards go through the real
     ///   `CPSAuthenticator` against the simulated CPS3 cards; the digits typed on the simulated pinpad are handed to
     ///   the simulated reader's keypad when the flow starts.
     public init(
-        pool: SimulatedReaderPool, badges: any BadgeRegistry, authentication: CPSAuthenticationFlow? = nil,
-        tapAndGoWindow: TimeInterval = 8 * 3600, today: @escaping @Sendable () -> Date = { Date() }
+        pool: SimulatedReaderPool, badges: TerminalBadges?, authentication: CPSAuthenticationFlow? = nil,
+        today: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.pool = pool
         self.badges = badges
         self.authentication = authentication
-        self.tapAndGoWindow = tapAndGoWindow
         self.today = today
     }
 
@@ -172,6 +168,18 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
         }
         if case .patient = persona, role == .patient {
             return await VitaleCardFlow.identify(transport: transport, today: today(), progress: progress)
+        }
+        if case .badge(let b) = persona {
+            let kind: CardKind = b.card.hasPrefix("desfire") ? .desfire : .iso14443
+            guard role == .badge, let badges else {
+                await progress(.recognised(kind, isTestCard: true))
+                return .refused(.notSupported)
+            }
+            // The simulated reader is one shared connection: closed before the outcome, so that an enrolment on
+            // this reader afterwards starts from a fresh card.
+            let outcome = await badges.tap(transport: transport, kind: kind, isTestCard: true, progress: progress)
+            await transport.disconnect(.reset)
+            return outcome
         }
         if case .professional = persona, role == .professional, let authentication {
             if reader.hasPinpad {
@@ -221,20 +229,8 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
             // A carte Vitale in a reader of another role (in a patient reader it was read above).
             await progress(.recognised(.vitale2, isTestCard: true))
             return .refused(.notSupported)
-        case .badge(let b):
-            await progress(.recognised(b.card.hasPrefix("desfire") ? .desfire : .iso14443, isTestCard: true))
-            guard role == .badge else { return .refused(.notSupported) }
-            let uid = b.uid.uppercased().filter { $0 != " " }
-            guard let enrolled = await badges.list().first(where: { $0.uid == uid }) else {
-                return .refused(.badgeNotEnrolled)
-            }
-            guard let last = await badges.lastCPSAuthentication(idNat: enrolled.idNat),
-                today().timeIntervalSince(last) <= tapAndGoWindow
-            else { return .refused(.tapAndGoExpired) }
-            return .authenticated(
-                AuthenticatedProfessional(idNat: enrolled.idNat, nom: b.application?.content.holder ?? "", prenom: "",
-                                     profession: "", cardType: "badge"),
-                assurance: .badge)
+        case .badge:
+            return .refused(.notSupported)  // handled above
         }
     }
 
