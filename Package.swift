@@ -80,12 +80,22 @@ let package = Package(
             ],
             path: "Sources/Demo"),
 
+        // MARK: Benchmarks (carte bench)
+        .target(
+            name: "CarteBench",
+            dependencies: [
+                "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "CarteCrypto", "CardSimulator",
+                "PCSC", "VirtualPCD",
+            ],
+            path: "Sources/Benchmarks",
+            resources: [.copy("Resources/insc_batch.py"), .copy("C/pcsc_loop.c")]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "carte",
             dependencies: [
                 "ISO7816", "INS", "Vitale", "CPS", "Badges", "Authentication", "Terminal",
-                "PCSC", "CCID", "CCIDDevice", "CardSimulator", "VirtualPCD", "CarteDemo",
+                "PCSC", "CCID", "CCIDDevice", "CardSimulator", "VirtualPCD", "CarteDemo", "CarteBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -113,6 +123,15 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/TerminalTests"),
+        .testTarget(
+            name: "FaultMatrixTests",
+            dependencies: [
+                "Vitale", "CPS", "Badges", "Authentication", "CardSimulator", "ISO7816", "CarteCrypto", "VirtualPCD",
+            ],
+            path: "Tests/FaultMatrixTests"),
+        .testTarget(
+            name: "CarteBenchTests", dependencies: ["CarteBench", "CardSimulator", "ISO7816"],
+            path: "Tests/CarteBenchTests"),
         .testTarget(
             name: "AuthenticationTests",
             dependencies: [

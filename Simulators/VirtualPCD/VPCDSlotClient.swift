@@ -246,6 +246,13 @@ final class VPCDSlotCore: @unchecked Sendable {
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            #if os(Linux)
+                // vpcd writes a frame's 2-byte length and its payload separately without TCP_NODELAY: Nagle holds
+                // the payload until the length is acknowledged, and a delayed ACK costs ~40 ms per APDU. Linux
+                // resets TCP_QUICKACK after use, so it is set again after every read.
+                var quick: Int32 = 1
+                _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_QUICKACK, &quick, socklen_t(MemoryLayout<Int32>.size))
+            #endif
             if n == 0 { return "vpcd closed the connection" }
             if n < 0 {
                 if errno == EINTR { continue }

@@ -1,0 +1,249 @@
+import CPS
+import CardSimulator
+import Foundation
+import ISO7816
+import PCSC
+import VirtualPCD
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The figures measured through the real pcscd + vpcd (issue 9): `host` (per-APDU round trip for our Swift
+/// stack, a C program doing the bare `SCardTransmit` loop, and python3-pyscard; median of many, ratios in the same
+/// run; goal ours ≤ 1.10 × C) and `peers` (OpenSC's pkcs11-tool "list certificates, log in, sign" vs our stack on
+/// the same simulated CPS3; APDUs and bytes from the simulator's transcript; goal ours ≤ 0.6 × OpenSC's APDUs).
+///
+/// Needs the e2e environment: `PCSCLITE_CSOCK_NAME` set (`scripts/pcscd-vpcd.sh start`) and vpcd listening on
+/// `CARTE_VPCD_PORT` (default 35963) with no card attached: the bench attaches its own simulated card there
+/// (`VPCDSlotClient`, in this process, so it sees every APDU), as "Virtual PCD 00 00" (`CARTE_BENCH_READER` to
+/// override the name). Otherwise each figure is `{"skipped": "<why>"}`.
+public enum HostBenchmark {
+    /// Round trips per implementation.
+    public static let count = 1000
+    /// The APDU sent: SELECT MF by FID, `00 A4 00 0C 02 3F 00` (answered `90 00` by the simulated cards).
+    public static let apdu: [UInt8] = [0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00]
+
+    /// Counts the simulator's exchanges (the vpcd transcript hook runs on the slot thread).
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var apdus = 0
+        private var toCard = 0
+        private var fromCard = 0
+        func add(_ e: VPCDTranscriptEntry) {
+            guard case .exchange(let c, let r) = e else { return }
+            lock.lock()
+            apdus += 1
+            toCard += c.count
+            fromCard += r.count
+            lock.unlock()
+        }
+        func reset() {
+            lock.lock()
+            (apdus, toCard, fromCard) = (0, 0, 0)
+            lock.unlock()
+        }
+        var figures: (apdus: Int, toCard: Int, fromCard: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            return (apdus, toCard, fromCard)
+        }
+    }
+
+    /// Why the pcscd figures cannot run here, or nil.
+    static func unavailable() -> String? {
+        let env = ProcessInfo.processInfo.environment
+        guard let socket = env["PCSCLITE_CSOCK_NAME"], !socket.isEmpty else {
+            return "PCSCLITE_CSOCK_NAME is not set: no pcscd + vpcd environment (eval \"$(scripts/pcscd-vpcd.sh start)\")"
+        }
+        return nil
+    }
+
+    static var port: Int { Int(ProcessInfo.processInfo.environment["CARTE_VPCD_PORT"] ?? "") ?? 35963 }
+    static var readerName: String { ProcessInfo.processInfo.environment["CARTE_BENCH_READER"] ?? "Virtual PCD 00 00" }
+
+    /// Attaches a fresh card of `persona` to vpcd and waits until pcscd lets us connect to it.
+    static func attach(_ persona: String, counter: Counter) async -> (VPCDSlotClient, PCSCCard)? {
+        guard let card = try? PersonaCatalog.makeCard(persona: persona) else { return nil }
+        let client = VPCDSlotClient(port: port, transcript: { counter.add($0) })
+        guard (try? client.insert(card)) != nil else { return nil }
+        // pcscd polls vpcd about every 400 ms; a card removed just before may still be reported for a moment, so
+        // the card counts as there once an APDU went through, twice in a row half a second apart.
+        var answered = 0
+        for _ in 0..<60 {
+            let t = PCSCCard(readerName: readerName)
+            if (try? await t.connect(preferred: [.t0, .t1])) != nil, (try? await t.transmit(apdu)) != nil {
+                answered += 1
+                if answered == 2 {
+                    counter.reset()
+                    return (client, t)
+                }
+            } else {
+                answered = 0
+            }
+            await t.disconnect(.leave)
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        client.stop()
+        return nil
+    }
+
+    static func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+
+    /// The `host` figure.
+    public static func run() async -> [String: Any] {
+        if let why = unavailable() { return ["skipped": why] }
+        let counter = Counter()
+        guard let (client, transport) = await attach("vitale2-bernard-family", counter: counter) else {
+            return ["skipped": "no card reachable through pcscd as '\(readerName)' after attaching one to vpcd port \(port)"]
+        }
+        defer { client.stop() }
+        var out: [String: Any] = ["reader": readerName, "roundTrips": count, "apdu": apdu.hexString()]
+
+        // Our Swift stack: PCSCCard.transmit (SCardTransmit on its thread), ContinuousClock around each call.
+        let clock = ContinuousClock()
+        var swift: [Double] = []
+        for _ in 0..<count {
+            let s = clock.now
+            guard (try? await transport.transmit(apdu)) != nil else { return ["skipped": "SCardTransmit failed through our stack"] }
+            swift.append(INSCBatchBenchmark.seconds(clock.now - s) * 1e9)
+        }
+        await transport.disconnect(.leave)
+        let swiftNs = median(swift)
+        out["swiftMedianMicroseconds"] = (swiftNs / 10).rounded() / 100
+
+        // The C loop, compiled here.
+        if let c = cLoop() {
+            out["cMedianMicroseconds"] = (c / 10).rounded() / 100
+            out["swiftToC"] = (swiftNs / c * 100).rounded() / 100
+        } else {
+            out["cSkipped"] = "cc -lpcsclite could not build or run Benchmarks/C/pcsc_loop.c"
+        }
+        // python3-pyscard: Debian's interpreter (/usr/bin/python3), where the python3-pyscard package installs.
+        if let py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : findExecutable("python3") {
+            let p = runProcess(py, ["-c", pyscardLoop, readerName, String(count), apdu.hexString()])
+            if p.status == 0, let pyNs = field(p.stdout, "median_ns") {
+                out["pyscardMedianMicroseconds"] = (pyNs / 10).rounded() / 100
+                if let c = out["cMedianMicroseconds"] as? Double { out["pyscardToC"] = (pyNs / 1000 / c * 100).rounded() / 100 }
+            } else {
+                out["pyscardSkipped"] = "python3-pyscard failed: \(p.stderr.suffix(200))"
+            }
+        }
+        out["goal"] = "swiftToC ≤ 1.10"
+        out["build"] = CarteBench.buildConfiguration
+        return out
+    }
+
+    /// Median round trip of `C/pcsc_loop.c`, nanoseconds.
+    static func cLoop() -> Double? {
+        guard let cc = findExecutable("cc"), let source = Bundle.module.url(forResource: "pcsc_loop", withExtension: "c")
+        else { return nil }
+        let binary = FileManager.default.temporaryDirectory.appendingPathComponent("carte-pcsc-loop-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: binary) }
+        let cflags = runProcess(findExecutable("pkg-config") ?? "/usr/bin/pkg-config", ["--cflags", "libpcsclite"])
+            .stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        guard runProcess(cc, ["-O2"] + cflags + [source.path, "-lpcsclite", "-o", binary]).status == 0 else { return nil }
+        let r = runProcess(binary, [readerName, String(count), apdu.hexString()])
+        return r.status == 0 ? field(r.stdout, "median_ns") : nil
+    }
+
+    static func field(_ text: String, _ name: String) -> Double? {
+        for part in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) where part.hasPrefix(name + "=") {
+            return Double(part.dropFirst(name.count + 1))
+        }
+        return nil
+    }
+
+    /// The same loop with pyscard (`smartcard.System.readers`, `createConnection`, `transmit`).
+    static let pyscardLoop = """
+        import sys, time
+        from smartcard.System import readers
+        name, count, apdu = sys.argv[1], int(sys.argv[2]), list(bytes.fromhex(sys.argv[3]))
+        r = [x for x in readers() if str(x) == name][0]
+        c = r.createConnection(); c.connect()
+        t = []
+        for _ in range(count):
+            s = time.perf_counter_ns(); c.transmit(apdu); t.append(time.perf_counter_ns() - s)
+        t.sort(); print("median_ns=%d min_ns=%d count=%d" % (t[count // 2], t[0], count))
+        """
+
+    // MARK: Peers
+
+    /// The `peers` figure: "list certificates, log in, sign" (RSA-PKCS over a SHA-256 DigestInfo with the
+    /// authentication key) with pkcs11-tool + OpenSC's PKCS#11 module, then with our stack (`CPSSession` over
+    /// `PCSCCard`: certificates, VERIFY, INTERNAL AUTHENTICATE), each on a fresh `cps3-durand` card.
+    public static func peers() async -> [String: Any] {
+        if let why = unavailable() { return ["skipped": why] }
+        let module = ProcessInfo.processInfo.environment["CARTE_OPENSC_PKCS11"] ?? "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+        guard let tool = findExecutable("pkcs11-tool"), FileManager.default.fileExists(atPath: module) else {
+            return ["skipped": "pkcs11-tool or \(module) not installed (Debian package opensc)"]
+        }
+        guard case .professional(let persona)? = try? PersonaCatalog.persona("cps3-durand") else {
+            return ["skipped": "persona cps3-durand not found"]
+        }
+        let pin = String(decoding: persona.pin.asciiBytes, as: UTF8.self)
+        // DigestInfo(SHA-256) of a fixed message (RFC 8017 §9.2 note 1).
+        let digestInfo: [UInt8] = [0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+            0x05, 0x00, 0x04, 0x20] + [UInt8](repeating: 0x5A, count: 32)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("carte-peers-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("di.bin")
+        try? Data(digestInfo).write(to: input)
+        var out: [String: Any] = [
+            "flow": "list certificates (pkcs15-tool -r 0 --list-certificates), log in and sign (pkcs11-tool --login --sign RSA-PKCS, authentication key)"
+        ]
+
+        // OpenSC.
+        let counter = Counter()
+        guard let (client, t) = await attach("cps3-durand", counter: counter) else {
+            return ["skipped": "no card reachable through pcscd as '\(readerName)' after attaching one to vpcd port \(port)"]
+        }
+        await t.disconnect(.leave)
+        counter.reset()
+        let aut = "e828bd080f8025000001ff001002"
+        // As scripts/opensc-checks.sh measures it: pkcs15-tool lists the certificates, pkcs11-tool logs in and signs.
+        let p1 = runProcess(findExecutable("pkcs15-tool") ?? "/usr/bin/pkcs15-tool", ["-r", "0", "--list-certificates"])
+        let p2 = runProcess(tool, ["--module", module, "--login", "--pin", pin, "--sign", "--mechanism", "RSA-PKCS",
+            "--id", aut, "-i", input.path, "-o", dir.appendingPathComponent("sig.bin").path])
+        let opensc = counter.figures
+        client.stop()
+        if p1.status != 0 || p2.status != 0 {
+            out["openscSkipped"] = "pkcs11-tool failed: \((p1.stderr + p2.stderr).suffix(300))"
+        } else {
+            out["opensc"] = ["apdus": opensc.apdus, "bytesToCard": opensc.toCard, "bytesFromCard": opensc.fromCard,
+                "invocations": 2]
+        }
+        try? await Task.sleep(for: .milliseconds(800))
+
+        // Ours.
+        let ours = Counter()
+        guard let (client2, t2) = await attach("cps3-durand", counter: ours) else {
+            out["oursSkipped"] = "the second card did not appear in pcscd"
+            return out
+        }
+        defer { client2.stop() }
+        await t2.disconnect(.leave)
+        ours.reset()
+        do {
+            let card = PCSCCard(readerName: readerName)
+            let s = try await CPSSession.connect(card, certificateCache: CPSCertificateCache())
+            _ = try await s.readCertificates()
+            var pinBytes = persona.pin.asciiBytes
+            guard let secret = SecretPIN(consuming: &pinBytes) else { throw CPSError.invalidPINFormat("pin") }
+            guard case .verified = try await s.verify(pin: secret) else { throw CPSError.invalidPINFormat("refused") }
+            _ = try await s.internalAuthenticate(digestInfo)
+            await card.disconnect(.leave)
+        } catch {
+            out["oursSkipped"] = "our flow failed through pcscd: \(error)"
+            return out
+        }
+        let o = ours.figures
+        out["ours"] = ["apdus": o.apdus, "bytesToCard": o.toCard, "bytesFromCard": o.fromCard]
+        if opensc.apdus > 0, out["opensc"] != nil {
+            out["apduRatio"] = (Double(o.apdus) / Double(opensc.apdus) * 100).rounded() / 100
+        }
+        out["goal"] = "apduRatio ≤ 0.6"
+        return out
+    }
+}
