@@ -39,6 +39,9 @@ swift test --skip-build --skip EndToEndTests
 
 # On their own, so that CPU-bound suites (fuzz passes, key generation) do not starve the event consumers whose
 # latency these tests bound.
+echo "test: fuzzing every parser for a short time (scripts/fuzz.sh; longer runs: bash scripts/fuzz.sh 600)"
+bash scripts/fuzz.sh 15
+
 echo "test: kiosk page (carte serve --simulate, headless Chromium screenshot)"
 bash scripts/kiosk-screenshot.sh
 
