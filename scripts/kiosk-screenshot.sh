@@ -54,7 +54,9 @@ reader_id() { api "$BASE/v1/readers" | python3 -c "import json,sys; print(next(r
 PRO="$(reader_id professional)"
 PAT="$(reader_id patient)"
 post() { api -X POST -H 'Content-Type: application/json' -d "$2" "$BASE/v1/simulator/readers/$1" >/dev/null; }
-post "$PRO/keypad" '{"digits":"4321"}'
+# The simulated pharmacist types his synthetic persona PIN on the simulated pinpad (read from the fixture).
+PHARMACIST_PIN="$(python3 -c "import json; print(next(p['pin'] for p in json.load(open('Simulators/CardSimulator/Fixtures/personas.json'))['professionals'] if p['id']=='cps3-moreau-pharmacist'))")"
+post "$PRO/keypad" "{\"digits\":\"$PHARMACIST_PIN\"}"
 post "$PRO/insert" '{"persona":"cps3-moreau-pharmacist"}'
 post "$PAT/insert" '{"persona":"vitale2-bernard-family"}'
 

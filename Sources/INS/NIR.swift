@@ -75,7 +75,7 @@ public struct NIR: Sendable, Hashable, CustomStringConvertible, CustomDebugStrin
         order = f.order
     }
 
-    /// The 15 characters: body and key (`279047511203483`). Unmasked: only for `--reveal` or a
+    /// The 15 characters: body and key (the 13-character body — digits, or `2A`/`2B` for Corsica — then the 2-digit key). Unmasked: only for `--reveal` or a
     /// message to another system.
     public var formatted: String { body + NIR.twoDigits(key) }
 

@@ -19,7 +19,7 @@ public protocol SimulatorControl: Sendable {
 /// The local API (Hummingbird 2): HTTP/JSON, the WebSocket event stream, Prometheus metrics and the kiosk page.
 ///
 /// Endpoints (docs/openapi.yaml): `GET /v1/health`, `GET /v1/readers`, `GET /v1/sessions`,
-/// `POST /v1/readers/{id}/pin` `{"pin":"1234"}`, `GET /v1/badges`,
+/// `POST /v1/readers/{id}/pin` `{"pin":"<digits>"}`, `GET /v1/badges`,
 /// `POST /v1/badges/enrol` `{"session":"r1-1", "badgeReader":"r3"}` (binds the badge presented on that badge reader,
 /// authenticated by DESFire AES, to the professional of that `cps-pin` session), `DELETE /v1/badges/{badgeNumber}`
 /// (revokes), `GET /v1/events` (WebSocket, one JSON event per text message), `GET /metrics`,

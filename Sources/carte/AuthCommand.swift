@@ -30,8 +30,7 @@ struct AuthCommand: AsyncParsableCommand {
             prompted without echo. With one PIN try left, nothing is presented unless --confirm-last-try is given.
             """)
 
-    @Option(name: .customLong("reader"), help: "The reader to use (default: the first with a card).")
-    var reader: String?
+    @OptionGroup var target: ReaderOptions
 
     @Flag(name: .customLong("pin-stdin"), help: "Read the PIN from the first line of stdin (when the reader has no pinpad).")
     var pinStdin = false
@@ -41,12 +40,6 @@ struct AuthCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("json"), help: "Print one JSON document.")
     var json = false
-
-    @Option(name: .customLong("transport"), help: "Reader backend: pcsc, usb, usb-sim or sim.")
-    var transport: TransportChoice = .pcsc
-
-    @Option(name: .customLong("simulate"), help: "Authenticate with an in-process simulated card of this persona.")
-    var simulate: String?
 
     @Option(name: .customLong("trust-anchor"), help: "A trusted root certificate file (PEM or DER); repeatable.")
     var trustAnchors: [String] = []
@@ -76,13 +69,13 @@ struct AuthCommand: AsyncParsableCommand {
 
         let t: any CardTransport
         do {
-            t = try await openTransport(choice: transport, reader: reader, simulate: simulate)
+            t = try await openTransport(choice: target.transport, reader: target.reader, simulate: target.simulate)
         } catch {
             printError(error.description)
             throw error.exitCode
         }
 
-        if transport == .usbSim, let device = SimulatedCCIDDevice.current, await t.capabilities.hasPinpad {
+        if target.transport == .usbSim, let device = SimulatedCCIDDevice.current, await t.capabilities.hasPinpad {
             // Simulation only: the PIN given on stdin is what the simulated holder types on the simulated reader's
             // pinpad (synthetic persona PINs). No PIN on stdin: the holder presses Cancel.
             if pinStdin, let typed = AuthCommand.readPIN(fd: 0, prompt: nil) {
@@ -116,7 +109,7 @@ struct AuthCommand: AsyncParsableCommand {
     private func makeValidator() throws -> CertificatePathValidator {
         var extra: [Certificate] = []
         for f in intermediates { extra += try Certificate.load(path: f) }
-        if testPKI || simulate != nil || transport == .sim || transport == .usbSim {
+        if testPKI || target.simulate != nil || target.transport == .sim || target.transport == .usbSim {
             var v = try TestPKI.shared().validator(crlGracePeriod: crlGrace)
             for f in trustAnchors { v.trustAnchors += try Certificate.load(path: f) }
             v.intermediates += extra

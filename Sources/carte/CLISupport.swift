@@ -32,3 +32,18 @@ func notAvailableYet(_ command: String) -> ExitCode {
 enum TransportChoice: String, ExpressibleByArgument, CaseIterable, Sendable {
     case pcsc, usb, usbSim = "usb-sim", sim
 }
+
+/// The reader selection shared by the commands that talk to a card (`carte read`, `carte auth`): cli.md's
+/// `--reader`, `--transport` and `--simulate` conventions.
+struct ReaderOptions: ParsableArguments {
+    @Option(name: .customLong("reader"), help: "The reader to use (default: the first with a card).")
+    var reader: String?
+
+    @Option(name: .customLong("transport"), help: "Reader backend: pcsc, usb, usb-sim or sim.")
+    var transport: TransportChoice = .pcsc
+
+    @Option(
+        name: .customLong("simulate"),
+        help: "Use an in-process simulated reader holding this persona's card (see carte simulate --list).")
+    var simulate: String?
+}

@@ -17,20 +17,13 @@ struct ReadCommand: AsyncParsableCommand {
             --simulate PERSONA reads an in-process simulated reader holding that persona's card (see carte simulate --list).
             """)
 
-    @Option(name: .customLong("reader"), help: "The reader to use (default: the first with a card).")
-    var reader: String?
+    @OptionGroup var target: ReaderOptions
 
     @Flag(name: .customLong("json"), help: "Print one JSON document.")
     var json = false
 
     @Flag(name: .customLong("reveal"), help: "Show NIRs in full.")
     var reveal = false
-
-    @Option(name: .customLong("transport"), help: "Reader backend: pcsc, usb, usb-sim or sim.")
-    var transport: TransportChoice = .pcsc
-
-    @Option(name: .customLong("simulate"), help: "Read an in-process simulated card of this persona.")
-    var simulate: String?
 
     @Option(name: .customLong("care-date"), help: "Check the rights at this date (AAAAMMJJ; default: today).")
     var careDate: String?
@@ -51,7 +44,7 @@ struct ReadCommand: AsyncParsableCommand {
 
         let t: any CardTransport
         do {
-            t = try await openTransport(choice: transport, reader: reader, simulate: simulate)
+            t = try await openTransport(choice: target.transport, reader: target.reader, simulate: target.simulate)
         } catch {
             printError(error.description)
             throw error.exitCode
