@@ -334,11 +334,7 @@ public struct PINVerifyStructure: Sendable, Hashable {
     /// - Throws: `PCSCPart10Error.malformedPINStructure` when shorter than 19 + 4 bytes or when ulDataLength
     ///   disagrees with the bytes that follow.
     public init(parsing b: [UInt8]) throws(PCSCPart10Error) {
-        guard let n = Self.declaredDataLength(in: b) else {
-            throw .malformedPINStructure("\(b.count) bytes, header needs 19")
-        }
-        guard n == b.count - 19 else { throw .malformedPINStructure("ulDataLength \(n) but \(b.count - 19) bytes follow") }
-        guard n >= 4 else { throw .malformedPINStructure("APDU template of \(n) bytes, at least 4 needed") }
+        try checkAPDUTemplateLength(b, headerSize: Self.headerSize, declared: Self.declaredDataLength(in: b))
         timeout = b[0]
         timeout2 = b[1]
         formatString = b[2]
@@ -441,11 +437,7 @@ public struct PINModifyStructure: Sendable, Hashable {
     /// Parses a structure received by a (simulated) pinpad reader.
     /// - Throws: `PCSCPart10Error.malformedPINStructure`.
     public init(parsing b: [UInt8]) throws(PCSCPart10Error) {
-        guard let n = Self.declaredDataLength(in: b) else {
-            throw .malformedPINStructure("\(b.count) bytes, header needs 24")
-        }
-        guard n == b.count - 24 else { throw .malformedPINStructure("ulDataLength \(n) but \(b.count - 24) bytes follow") }
-        guard n >= 4 else { throw .malformedPINStructure("APDU template of \(n) bytes, at least 4 needed") }
+        try checkAPDUTemplateLength(b, headerSize: Self.headerSize, declared: Self.declaredDataLength(in: b))
         timeout = b[0]
         timeout2 = b[1]
         formatString = b[2]
@@ -468,6 +460,16 @@ public struct PINModifyStructure: Sendable, Hashable {
 private func littleEndian32(_ v: Int) -> [UInt8] {
     let u = UInt32(truncatingIfNeeded: v)
     return [UInt8(u & 0xFF), UInt8(u >> 8 & 0xFF), UInt8(u >> 16 & 0xFF), UInt8(u >> 24)]
+}
+
+/// The checks shared by the verify and modify structure parsers: the header is complete, ulDataLength announces
+/// exactly the bytes that follow, and the APDU template holds at least CLA INS P1 P2.
+private func checkAPDUTemplateLength(_ b: [UInt8], headerSize: Int, declared: Int?) throws(PCSCPart10Error) {
+    guard let n = declared else { throw .malformedPINStructure("\(b.count) bytes, header needs \(headerSize)") }
+    guard n == b.count - headerSize else {
+        throw .malformedPINStructure("ulDataLength \(n) but \(b.count - headerSize) bytes follow")
+    }
+    guard n >= 4 else { throw .malformedPINStructure("APDU template of \(n) bytes, at least 4 needed") }
 }
 
 private func readLittleEndian32(_ b: [UInt8], at i: Int) -> Int {
