@@ -107,7 +107,13 @@ public actor CPSSession {
     struct Layout: Sendable {
         var applicationPath: [UInt8]
         var certificates: [PKCS15Entry]
-        var dataObjects: [PKCS15Entry]
+        /// The DODF files the ODF names (absolute paths), read on first need (`dataObjectEntries(needing:)`).
+        var dataObjectDirectories: [[UInt8]] = []
+        /// The DODF entries read so far.
+        var dataObjects: [PKCS15Entry] = []
+        /// Every DODF was read to its end (false: not read yet, or read only up to the entries an authentication
+        /// needs).
+        var dataObjectsComplete = false
     }
 
     public init(channel: APDUChannel, certificateCache: CPSCertificateCache = .shared) {
@@ -374,22 +380,52 @@ public actor CPSSession {
             appPath = p.starts(with: [0x3F, 0x00]) ? p : [0x3F, 0x00] + p
         }
         var certificates: [PKCS15Entry] = []
-        var dataObjects: [PKCS15Entry] = []
+        var dodfs: [[UInt8]] = []
         if let odfBytes = try await readFile(appPath + [0x50, 0x31]) {
             let odf = PKCS15ObjectDirectory(parsing: odfBytes)
             for p in odf.certificates {
                 if let b = try await readFile(absolute(p, in: appPath)) { certificates += PKCS15Entry.entries(in: b) }
             }
-            for p in odf.dataObjects {
-                if let b = try await readFile(absolute(p, in: appPath)) { dataObjects += PKCS15Entry.entries(in: b) }
-            }
+            dodfs = odf.dataObjects.map { absolute($0, in: appPath) }
         }
         certificates = certificates.map { var e = $0; e.path = absolute(e.path, in: appPath); return e }
-        dataObjects = dataObjects.map { var e = $0; e.path = absolute(e.path, in: appPath); return e }
-        let l = Layout(applicationPath: appPath, certificates: certificates, dataObjects: dataObjects)
+        let l = Layout(
+            applicationPath: appPath, certificates: certificates, dataObjectDirectories: dodfs, dataObjects: [],
+            dataObjectsComplete: dodfs.isEmpty)
         layout = l
         await cache.store(layout: l, serial: serial)
         return l
+    }
+
+    /// The DODF entries (absolute paths), read from the DODF files on first need.
+    /// - Parameter labels: the labels the caller needs; the DODF is then read only until they are all listed (an
+    ///   authentication needs `CPS_ID_CARD` and `CPS_NAME_PS`, at the head of the DODF); `nil` reads it all.
+    /// - Throws: `CPSError.card`, `.refused`.
+    func dataObjectEntries(needing labels: Set<String>? = nil) async throws(CPSError) -> [PKCS15Entry] {
+        var l = try await discover()
+        if l.dataObjectsComplete { return l.dataObjects }
+        if let labels, labels.isSubset(of: Set(l.dataObjects.map(\.label))) { return l.dataObjects }
+        var entries: [PKCS15Entry] = []
+        var complete = true
+        for p in l.dataObjectDirectories {
+            var stop: (@Sendable ([UInt8]) -> Bool)? = nil
+            if let wanted = labels {
+                stop = { bytes in wanted.isSubset(of: Set(PKCS15Entry.entries(in: bytes).map(\.label))) }
+            }
+            guard let (b, whole) = try await readFile(p, until: stop) else { continue }
+            entries += PKCS15Entry.entries(in: b)
+            if !whole { complete = false }
+            if let labels, labels.isSubset(of: Set(entries.map(\.label))) {
+                if p != l.dataObjectDirectories.last { complete = false }
+                break
+            }
+        }
+        let app = l.applicationPath
+        l.dataObjects = entries.map { var e = $0; e.path = absolute(e.path, in: app); return e }
+        l.dataObjectsComplete = complete
+        layout = l
+        if let serial = serialValue?.cardNumber { await cache.store(layout: l, serial: serial) }
+        return l.dataObjects
     }
 
     /// EF.DIR by SFI `1E` with the MF current; `nil` only when the card has none (`6A 82`).
@@ -460,6 +496,14 @@ public actor CPSSession {
     ///   - prefix: read only the first `prefix` bytes.
     /// - Throws: `CPSError.pinRequired` (`69 82`), `.refused`, `.card`.
     func readFile(_ path: [UInt8], der: Bool = false, prefix: Int? = nil) async throws(CPSError) -> [UInt8]? {
+        try await readFile(path, der: der, prefix: prefix, until: nil)?.bytes
+    }
+
+    /// `readFile(_:der:prefix:)` that may stop early: after each chunk, `until` is asked whether the bytes read
+    /// so far are enough. `whole` is false when it stopped the read before the end of the file.
+    func readFile(
+        _ path: [UInt8], der: Bool = false, prefix: Int? = nil, until: (@Sendable ([UInt8]) -> Bool)?
+    ) async throws(CPSError) -> (bytes: [UInt8], whole: Bool)? {
         guard try await selectEF(path) else { return nil }
         let serial = serialValue?.cardNumber
         var hint: Int? = nil
@@ -475,11 +519,12 @@ public actor CPSSession {
                 let part = try await channel.readBinary(offset: out.count, length: want)
                 out += part
                 if part.count < want { break }
+                if let until, until(out) { return (out, false) }
             }
         } catch {
             if case .unexpectedStatus(let sw, _) = error {
                 if sw.value == 0x6982 { throw .pinRequired("file \(path.hexString(separator: " "))") }
-                if sw.value == 0x6B00, !out.isEmpty { return out }
+                if sw.value == 0x6B00, !out.isEmpty { return (out, true) }
             }
             throw .card(error)
         }
@@ -487,7 +532,7 @@ public actor CPSSession {
             out = Array(out[0..<total])
             if let serial { await cache.store(fileLength: total, serial: serial, path: path) }
         }
-        return out
+        return (out, true)
     }
 
     // MARK: Holder data
@@ -504,11 +549,12 @@ public actor CPSSession {
             holderValue = h
             return h
         }
+        let entries = try await dataObjectEntries()
         var h = CPSHolder()
         var found = false
-        if let b = try await readFile(holderPath("CPS_ID_CARD", 0xD101, in: l), der: true) { try h.apply(idCard: b); found = true }
-        if let b = try await readFile(holderPath("CPS_NAME_PS", 0xD102, in: l), der: true) { try h.apply(name: b); found = true }
-        if let b = try await readFile(holderPath("CPS_INFO_PS", 0xD104, in: l), der: true) { try h.apply(info: b); found = true }
+        if let b = try await readFile(holderPath("CPS_ID_CARD", 0xD101, in: l, entries: entries), der: true) { try h.apply(idCard: b); found = true }
+        if let b = try await readFile(holderPath("CPS_NAME_PS", 0xD102, in: l, entries: entries), der: true) { try h.apply(name: b); found = true }
+        if let b = try await readFile(holderPath("CPS_INFO_PS", 0xD104, in: l, entries: entries), der: true) { try h.apply(info: b); found = true }
         guard found else { throw .missing("holder data (CPS_NAME_PS)") }
         if let serial = serialValue?.cardNumber { await cache.store(cardTypeCode: h.cardTypeCode, serial: serial) }
         holderValue = h
@@ -525,17 +571,19 @@ public actor CPSSession {
         let l = try await discover()
         if try await recognise() == .contactless { return try await readHolder() }
         let serial = try await readSerial().cardNumber
+        let known = await cache.cardTypeCode(serial: serial)
+        let entries = try await dataObjectEntries(needing: known == nil ? ["CPS_ID_CARD", "CPS_NAME_PS"] : ["CPS_NAME_PS"])
         var h = CPSHolder()
-        if case .some(let code) = await cache.cardTypeCode(serial: serial) {
+        if case .some(let code) = known {
             h.cardTypeCode = code
             h.cardType = code.flatMap(CPSCardType.init(code:))
         } else {
-            let code = try await readCardTypeCode(holderPath("CPS_ID_CARD", 0xD101, in: l))
+            let code = try await readCardTypeCode(holderPath("CPS_ID_CARD", 0xD101, in: l, entries: entries))
             h.cardTypeCode = code
             h.cardType = code.flatMap(CPSCardType.init(code:))
             await cache.store(cardTypeCode: code, serial: serial)
         }
-        guard let name = try await readFile(holderPath("CPS_NAME_PS", 0xD102, in: l), der: true) else {
+        guard let name = try await readFile(holderPath("CPS_NAME_PS", 0xD102, in: l, entries: entries), der: true) else {
             throw .missing("holder data (CPS_NAME_PS)")
         }
         try h.apply(name: name)
@@ -571,8 +619,8 @@ public actor CPSSession {
     }
 
     /// The DODF entry labelled `label`, else the [D] FID `fallback` in the application DF.
-    nonisolated func holderPath(_ label: String, _ fallback: UInt16, in l: Layout) -> [UInt8] {
-        l.dataObjects.first { $0.label == label }?.path ?? l.applicationPath + [UInt8(fallback >> 8), UInt8(fallback & 0xFF)]
+    nonisolated func holderPath(_ label: String, _ fallback: UInt16, in l: Layout, entries: [PKCS15Entry]) -> [UInt8] {
+        entries.first { $0.label == label }?.path ?? l.applicationPath + [UInt8(fallback >> 8), UInt8(fallback & 0xFF)]
     }
 
     private func holderFromTechnicalCertificate() async throws(CPSError) -> CPSHolder {
@@ -594,7 +642,7 @@ public actor CPSSession {
         if try await recognise() == .contactless { throw .contactOnly("the situations d'exercice") }
         guard pinVerified else { throw .pinRequired("the situations d'exercice") }
         let l = try await discover()
-        var paths: [(Int, [UInt8])] = l.dataObjects.compactMap { e in
+        var paths: [(Int, [UInt8])] = try await dataObjectEntries().compactMap { e in
             guard e.label.hasPrefix("CPS_ACTIVITY_"), let n = Int(e.label.dropFirst(13).prefix(2)) else { return nil }
             return (n, e.path)
         }

@@ -115,3 +115,23 @@ struct CPSAuthenticationAPDUTests {
         #expect(c.certificate == (try Fixture.pki().credentials(forPersona: "cps3-durand").authCert))
     }
 }
+
+@Suite("CPS: what an authentication leaves in the cache serves a full read afterwards")
+struct CPSCacheAfterAuthenticationTests {
+    @Test("after an authentication (DODF read up to CPS_NAME_PS, signature certificate not read), a full read and the situations work")
+    func fullReadAfterAuthentication() async throws {
+        let (reader, _) = try await Fixture.reader(.simulator, "cps3-durand")
+        let cache = CPSCertificateCache()
+        let auth = CPSAuthenticator(policy: AuthenticationPolicy(validator: try Fixture.pki().validator()), certificateCache: cache)
+        #expect(await auth.authenticate(transport: reader, keypad: Fixture.keypad("1234", CallCounter())).outcome == .authenticated)
+        #expect(await cache.count == 1)
+        let s = try await CPSSession.connect(reader, certificateCache: cache)
+        let r = try await s.read()
+        #expect(r.certificates.map(\.usage) == [.signature, .authentication])
+        #expect(r.holder.specialite == "SM26")
+        #expect(await cache.count == 2)
+        #expect(try await s.verify(pin: try #require(SecretPIN(testDigits: "1234"))) == .verified)
+        let sit = try await s.readSituations()
+        #expect(sit.map(\.raisonSociale) == ["CENTRE HOSPITALIER SIMULE", "CABINET DR DURAND"])
+    }
+}
