@@ -81,11 +81,14 @@ public struct CPSCardSummary: Sendable {
 /// A CPS3 card session over the APDU pipeline (cps.md §4–§7, §10).
 ///
 /// Reads use the forms the Cryptolib and OpenSC send: READ BINARY by SFI for EF.ATR/EF.SN.ICC/EF.DIR, SELECT by
-/// path with `P1 = 09` (path including `3F00`) and the FCP to learn each file's size, PKCS#15 discovery through
-/// EF.DIR → ODF → CDF/DODF, GET DATA on the CHV SDO for the PIN counters; the simulator's [D] file identifiers
-/// (cps.md §11.2) are used only when discovery finds nothing. Reads go in the largest chunks the card (EF.ATR I/O
-/// buffer sizes) and the reader allow. Status words the operation can live with (`6A 82` absent file, `6A 88` absent
-/// SDO) are answers, not errors.
+/// path with `P1 = 09` (path including `3F00`) or by FID under the current DF (`P1 = 02`), always with `P2 = 0C` (no
+/// FCP: a file's length comes from its DER header, or from the card's `6C xx` for a short last chunk), PKCS#15
+/// discovery through EF.DIR → ODF → CDF/DODF, GET DATA on the CHV SDO (or VERIFY without data) for the PIN counters;
+/// the simulator's [D] file identifiers (cps.md §11.2) are used only when discovery finds nothing. Reads go in the
+/// largest chunks the card (EF.ATR I/O buffer sizes) and the reader allow (Le = `00`, 256 bytes, on T=0). What
+/// does not change for a card serial (PKCS#15 layout, certificates, card type, DER file lengths) is kept in a
+/// `CPSCertificateCache`. Status words the operation can live with (`6A 82` absent file, `6A 88` absent SDO) are
+/// answers, not errors.
 public actor CPSSession {
     public nonisolated let channel: APDUChannel
     private let cache: CPSCertificateCache
