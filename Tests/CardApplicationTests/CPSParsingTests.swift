@@ -175,7 +175,31 @@ import Testing
             _ = try? CPSHolder(idCard: b, name: b, info: b)
             _ = try? CPSHolder(idCard: nil, name: b, info: nil)
             _ = try? CPSSituation(parsing: b, index: 1)
+            if let n = CPSSession.derLength(b) { #expect(n >= 2) }
+            if let f = CPSSession.firstElement(ofSequence: b) { #expect(f.count >= 2 && f.count <= b.count) }
         }
+    }
+
+    @Test("DER length from the first bytes of a file: the read stops there, padding is not read")
+    func derLengthOfAFile() {
+        #expect(CPSSession.derLength([0x30, 0x82, 0x04, 0x33]) == 1079)
+        #expect(CPSSession.derLength([0x30, 0x27, 0x02]) == 41)
+        #expect(CPSSession.derLength([0x30, 0x81, 0x8E]) == 145)
+        #expect(CPSSession.derLength([0x30, 0x82, 0x04]) == nil)  // header incomplete
+        #expect(CPSSession.derLength([0x30, 0x80]) == nil)  // indefinite length: read to the end
+        #expect(CPSSession.derLength([0x00, 0x00, 0x00]) == nil)  // padding, not an element
+        #expect(CPSSession.derLength([0xFF, 0x01]) == nil)
+        #expect(CPSSession.derLength([0x30]) == nil)
+    }
+
+    @Test("the card type from the first 16 bytes of CPS_ID_CARD (INTEGER or string first field)")
+    func cardTypeFromThePrefix() {
+        #expect(CPSSession.firstElement(ofSequence: Array(Self.idCard.prefix(16))) == [0x02, 0x01, 0x00])
+        #expect(CPSSession.firstElement(ofSequence: [UInt8](hex: "30 3B 0C 03 43 50 53 04 05")!) == [UInt8](hex: "0C 03 43 50 53")!)
+        #expect(CPSSession.firstElement(ofSequence: [UInt8](hex: "30 81 90 02 01 02")!) == [0x02, 0x01, 0x02])
+        #expect(CPSSession.firstElement(ofSequence: [UInt8](hex: "30 3B 0C 20 43 50")!) == nil)  // first field longer
+        #expect(CPSSession.firstElement(ofSequence: [UInt8](hex: "31 03 02 01 00")!) == nil)  // not a SEQUENCE
+        #expect(CPSSession.firstElement(ofSequence: [0x30]) == nil)
     }
 }
 
