@@ -376,8 +376,8 @@ struct Vitale2Reader {
             if case .content(let b) = outcome, let role = Self.classify(b), role == .ident || role == .benef {
                 state.store(role, b)
                 vitaleIsCurrent = role == .benef
-                if vitaleIsCurrent { state.triedSFIs = [] }
             }
+            state.triedSFIs.insert((vitaleIsCurrent ? Vitale2Identifiers.vitaleAID : Vitale2Identifiers.mfVitaleAID) + [2])
         }
         // 2. SELECT VITALE (the probe for an unknown ATR)
         if !vitaleIsCurrent { try await selectVitale(atr: atr, probing: probing) }
