@@ -274,6 +274,30 @@ import Testing
         #expect(received == [60, 56, 0, 105, 63, 34, 130, 1])
     }
 
+    /// A second session on the same connection (no reset: `carte read` leaves the card as it is) finds VITALE still
+    /// selected: SFI 2 is BENEF, recognised by its `93` and kept; IDENT comes last after SELECT MF. Same card, and
+    /// still no byte read twice.
+    @Test func secondSessionWithVitaleStillSelectedReadsTheSameCard() async throws {
+        let reader = try await Self.reader(persona: "vitale2-bernard-family")
+        let first = try await VitaleSession(transport: reader).readCard(careDate: Self.careDate)
+        let before = await reader.transcript.filter { $0.kind == .apdu }.count
+        let second = try await VitaleSession(transport: reader).readCard(careDate: Self.careDate)
+        #expect(second == first)
+        let sent = await reader.transcript.filter { $0.kind == .apdu }.dropFirst(before).map {
+            $0.command.hexString(separator: " ")
+        }
+        #expect(Array(sent) == [
+            "00 B0 82 00 3C",  // SFI 2 of VITALE: BENEF (167 bytes) read with the IDENT plan
+            "00 B0 00 3C 3B",
+            "00 B0 00 77 35",
+            "00 B0 83 00 22",
+            "00 B0 84 00 82",
+            "00 B0 85 00 01",
+            "00 A4 00 0C 02 3F 00",  // SELECT MF, no FCI
+            "00 B0 82 00 79",  // IDENT: 4 × 30 + 1 = 121 bytes for its 113
+        ])
+    }
+
     @Test func vitale1ReadUsesClassBC() async throws {
         let reader = try await Self.reader(persona: "vitale1-lefebvre")
         _ = try await VitaleSession(transport: reader).readCard(careDate: Self.careDate)
