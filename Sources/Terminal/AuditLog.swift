@@ -116,27 +116,48 @@ public actor AuditLog {
 
     /// Appends a row and returns its id.
     /// - Throws: `TerminalError.database` when SQLite refuses.
+    ///
+    /// When a write fails (e.g. an I/O error during COMMIT, after which SQLite may or may not have kept the row), the
+    /// chain position is read back from the file before anything else: a row that did land is kept as written, and
+    /// the record is chained once more after the file's real last row. Without this, one failed COMMIT would leave
+    /// every later append colliding with the row it did write, and the log would stay dead while the service runs.
     @discardableResult
     public func append(_ record: AuditRecord) throws(TerminalError) -> Int64 {
-        let id = lastID + 1
         let time = AuditLog.timestamp(now())
         let detail = AuditLog.canonicalJSON(record.detail)
-        let hash = AuditLog.chainHash(
-            previous: lastHash, id: id, time: time, kind: record.kind.rawValue, reader: record.reader,
-            session: record.session, detail: detail)
-        let prev = lastHash
-        do {
-            try queue.write { db in
-                try db.execute(
-                    sql: "INSERT INTO audit (id, time, kind, reader, session, detail, prevHash, hash) VALUES (?,?,?,?,?,?,?,?)",
-                    arguments: [id, time, record.kind.rawValue, record.reader, record.session, detail, prev, hash])
+        var lastError: (any Error)?
+        for _ in 0..<2 {
+            let id = lastID + 1
+            let prev = lastHash
+            let hash = AuditLog.chainHash(
+                previous: prev, id: id, time: time, kind: record.kind.rawValue, reader: record.reader,
+                session: record.session, detail: detail)
+            do {
+                try queue.write { db in
+                    try db.execute(
+                        sql: "INSERT INTO audit (id, time, kind, reader, session, detail, prevHash, hash) VALUES (?,?,?,?,?,?,?,?)",
+                        arguments: [id, time, record.kind.rawValue, record.reader, record.session, detail, prev, hash])
+                }
+                lastID = id
+                lastHash = hash
+                return id
+            } catch {
+                lastError = error
+                guard let (fileID, fileHash) = try? queue.read({ db -> (Int64, String) in
+                    let last = try Row.fetchOne(db, sql: "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1")
+                    return (last?["id"] ?? 0, last?["hash"] ?? AuditLog.genesisHash)
+                }) else { break }
+                if fileID == id && fileHash == hash {  // the failed COMMIT did write this very row
+                    lastID = id
+                    lastHash = hash
+                    return id
+                }
+                guard fileID != lastID || fileHash != lastHash else { break }  // nothing to resynchronise: give up
+                lastID = fileID
+                lastHash = fileHash
             }
-        } catch {
-            throw .database("cannot append: \(error)")
         }
-        lastID = id
-        lastHash = hash
-        return id
+        throw .database("cannot append: \(lastError.map { "\($0)" } ?? "unknown error")")
     }
 
     /// Every row, in order (tests, `carte audit`).

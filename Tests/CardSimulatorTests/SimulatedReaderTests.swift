@@ -79,6 +79,21 @@ func expectTransportError(
         #expect(hx(apdus[0].response) == "90 00")
     }
 
+    @Test("The transcript is bounded: a long-running reader keeps the last transcriptLimit..2×limit entries")
+    func transcriptIsBounded() async throws {
+        var configuration = SimulatedReaderConfiguration.contact()
+        configuration.transcriptLimit = 4
+        let r = SimulatedReader(name: "Sim", configuration: configuration)
+        await r.insert(OSCard(label: "test", atr: h("3B 02 14 50"), os: makeTestOS()))
+        _ = try await r.connect(preferred: [.t0])
+        for p2 in 0..<20 { _ = try await r.transmit([0x00, 0x20, 0x00, UInt8(0x80 + p2 % 2)]) }
+        let log = await r.transcript
+        #expect(log.count >= 4 && log.count <= 8)
+        // The newest entry is the last VERIFY sent (P2 = 81 for p2 = 19).
+        #expect(hx(log.last?.command ?? []) == "00 20 00 81")
+        #expect(await r.statistics.atrCount == 1)
+    }
+
     @Test func shortAPDUReaderRefusesExtendedCommands() async throws {
         let r = SimulatedReader(name: "Sim")
         await r.insert(OSCard(label: "test", atr: h("3B 02 14 50"), os: makeTestOS()))

@@ -108,6 +108,22 @@ struct AuditLogTests {
         #expect(try AuditLog.verify(path: path).isIntact)
     }
 
+    @Test("An append that collides with a row it did not know about resynchronises from the file and keeps the chain")
+    func resynchronises() async throws {
+        let (first, path) = try await filledLog(rows: 2)
+        // A second connection appends behind the first one's back (as a COMMIT reported failed but written would).
+        let second = try AuditLog(path: path)
+        #expect(try await second.append(AuditRecord(kind: .cardRemoved, reader: "r2")) == 3)
+        // The first log still believes row 2 is the last: its insert of id 3 collides, then chains after row 3.
+        #expect(try await first.append(AuditRecord(kind: .sessionEnded, reader: "r1")) == 4)
+        #expect(try await first.append(AuditRecord(kind: .cardInserted, reader: "r1")) == 5)
+        let rows = try await first.rows()
+        #expect(rows.map(\.id) == [1, 2, 3, 4, 5])
+        #expect(rows.map(\.kind) == ["cardInserted", "cardInserted", "cardRemoved", "sessionEnded", "cardInserted"])
+        #expect(rows[3].previousHash == rows[2].hash)
+        #expect(try AuditLog.verify(path: path).isIntact)
+    }
+
     @Test("NIRs are keyed hashes: same NIR same digest, spaces ignored, not the plain SHA-256, key file 0600")
     func nirDigest() async throws {
         let (log, path) = try await filledLog(rows: 1)

@@ -49,6 +49,10 @@ public struct SimulatedReaderConfiguration: Sendable, Hashable {
     public var pinpad: PinpadConfiguration?
     /// Keep PIN bytes in the transcript (tests of the pinpad only). Default false: they are masked.
     public var recordsSecrets: Bool
+    /// Transcript entries kept: at least the last `transcriptLimit` (the oldest are dropped in batches once there
+    /// are twice as many), so a reader that runs for days — `carte serve --simulate`, `carte simulate` — keeps a
+    /// bounded transcript. The longest flow we measure is under 200 APDUs.
+    public var transcriptLimit: Int = 4_096
 
     public init(
         kind: ReaderKind, capabilities: ReaderCapabilities, clockKHz: Int = 4000, performsPPS: Bool = true,
@@ -190,7 +194,8 @@ public actor SimulatedReader: CardTransport {
 
     /// Accumulated wire statistics.
     public var statistics: WireStatistics { stats }
-    /// The transcript (PIN data masked unless `recordsSecrets`).
+    /// The transcript (PIN data masked unless `recordsSecrets`): at least the last
+    /// `configuration.transcriptLimit` entries.
     public var transcript: [TranscriptEntry] { log }
     /// The link parameters in use (Fi/Di after PPS, clock, protocol).
     public var wireParameters: WireParameters { wire }
@@ -275,6 +280,8 @@ public actor SimulatedReader: CardTransport {
 
     func record(_ kind: TranscriptEntry.Kind, _ c: [UInt8], _ r: [UInt8], _ e: TransportError?, _ duration: Int64) {
         let masked = configuration.recordsSecrets || kind != .apdu ? c : Self.maskSecrets(c)
+        let limit = max(1, configuration.transcriptLimit)
+        if log.count >= 2 * limit { log.removeFirst(log.count - limit) }
         log.append(TranscriptEntry(
             kind: kind, command: masked, response: r, error: e, startNanoseconds: stats.virtualNanoseconds,
             durationNanoseconds: duration))
