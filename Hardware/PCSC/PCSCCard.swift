@@ -55,9 +55,13 @@ public actor PCSCCard: CardTransport {
     private var atr: [UInt8] = []
     private var cachedFeatures: PCSCFeatureList? = nil
     private var cachedProperties: PCSCTLVProperties? = nil
-    /// Nesting depth of `withSession` (inside a session, a cancelled task's `transmit` throws `cancelled`).
-    private var sessionDepth = 0
-    /// A session holds the PC/SC transaction (a nested session joins it).
+    /// The card whose session the current task is in (nested sessions join it; a cancelled task's `transmit`
+    /// throws `cancelled` there).
+    @TaskLocal static var activeSession: ObjectIdentifier? = nil
+    /// A task's session is open on this card; the other tasks' sessions wait in `sessionWaiters`.
+    private var sessionOpen = false
+    private var sessionWaiters: [CheckedContinuation<Void, Never>] = []
+    /// The open session holds the PC/SC transaction.
     private var sessionHoldsTransaction = false
 
     /// - Parameters:
@@ -158,7 +162,7 @@ public actor PCSCCard: CardTransport {
     /// - Throws: `cardReset` (reconnected with LEAVE_CARD; replay set-up), `cardRemoved`, `cardMute`, `readerGone`,
     ///   `serviceUnavailable`, `cancelled` (in a session only), `failed` when not connected.
     public func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] {
-        if sessionDepth > 0 && Task.isCancelled { throw .cancelled }
+        if Task.isCancelled && Self.activeSession == ObjectIdentifier(self) { throw .cancelled }
         return try transmitOnThread(command).get()
     }
 
@@ -195,12 +199,14 @@ public actor PCSCCard: CardTransport {
     /// (an `APDUChannel` over this card, a card-application session) run on the same thread too. Keep the body to
     /// card work: it holds the connection's thread, like every pcsc-lite call does.
     ///
-    /// The transaction ends whatever happens: when `body` returns, throws, or its task is cancelled; a session
-    /// nested in another one joins the outer transaction. Another `PCSCCard` (this process or another) cannot
-    /// interleave commands in a transaction; other tasks calling this same card may run between the body's
-    /// suspension points.
+    /// Sessions of one card are exclusive: another task's session waits until this one ends (a session opened
+    /// inside this one, by the same task or its child tasks, joins it). The transaction ends whatever happens: when
+    /// `body` returns, throws, or its task is cancelled. Another connection (this process or another) cannot
+    /// interleave commands in a transaction; a lone `transmit` from another task on this same `PCSCCard` still may,
+    /// at the body's suspension points.
     /// - Parameters:
-    ///   - transaction: take a PC/SC transaction for the session (default true).
+    ///   - transaction: take a PC/SC transaction for the session (default true; a nested session joins the
+    ///     transaction of the outer one, or takes one if the outer has none).
     ///   - body: the exchange; receives this card, isolated.
     /// - Returns: what `body` returns.
     /// - Throws: `TransportError.cancelled` when the task is cancelled before the session starts (and from a
@@ -210,20 +216,34 @@ public actor PCSCCard: CardTransport {
         transaction: Bool = true, _ body: @Sendable (isolated PCSCCard) async throws -> T
     ) async throws -> T {
         if Task.isCancelled { throw TransportError.cancelled }
+        let me = ObjectIdentifier(self)
+        let nested = Self.activeSession == me
+        if !nested {
+            while sessionOpen { await withCheckedContinuation { sessionWaiters.append($0) } }
+            sessionOpen = true
+        }
+        defer {
+            if !nested {
+                sessionOpen = false
+                if !sessionWaiters.isEmpty { sessionWaiters.removeFirst().resume() }
+            }
+        }
+        if Task.isCancelled { throw TransportError.cancelled }
         let owns = transaction && !sessionHoldsTransaction
         if owns {
             try beginTransactionOnThread().get()
             sessionHoldsTransaction = true
         }
-        sessionDepth += 1
         defer {
-            sessionDepth -= 1
             if owns {
                 sessionHoldsTransaction = false
                 endTransactionOnThread()
             }
         }
-        return try await withTaskExecutorPreference(thread, isolation: self) { try await body(self) }
+        if nested { return try await body(self) }
+        return try await Self.$activeSession.withValue(me) {
+            try await withTaskExecutorPreference(thread, isolation: self) { try await body(self) }
+        }
     }
 
     // MARK: Reader features (PC/SC v2 part 10)

@@ -108,6 +108,42 @@ import Testing
         }
     }
 
+    /// Two tasks' sessions on one card never interleave, even when a body suspends (here on `Task.sleep`, which
+    /// frees the actor): the second waits until the first has ended.
+    @Test func sessionsOfTwoTasksDoNotInterleave() async throws {
+        let card = PCSCCard(readerName: "Carte test reader 00")
+        let log = Log()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for name in ["a", "b", "c"] {
+                group.addTask {
+                    try await card.withSession(transaction: false) { _ in
+                        log.add("\(name) start")
+                        try await Task.sleep(nanoseconds: 20_000_000)
+                        log.add("\(name) end")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let entries = log.entries
+        #expect(entries.count == 6)
+        for i in stride(from: 0, to: entries.count, by: 2) {
+            let name = entries[i].prefix(1)
+            #expect(entries[i] == "\(name) start" && entries[i + 1] == "\(name) end", "interleaved: \(entries)")
+        }
+        #expect(Set(entries.map { $0.prefix(1) }) == ["a", "b", "c"])
+    }
+
+    /// A session opened by a child task of a session's task joins it (no deadlock waiting for itself).
+    @Test func childTaskSessionJoinsTheOuterSession() async throws {
+        let card = PCSCCard(readerName: "Carte test reader 00")
+        let joined = try await card.withSession(transaction: false) { _ in
+            async let inner = card.withSession(transaction: false) { c in c.isOnConnectionThread }
+            return try await inner
+        }
+        #expect(joined)
+    }
+
     @Test func cancelledTaskDoesNotStartASession() async {
         let card = PCSCCard(readerName: "Carte test reader 00")
         let ran = Flag()
@@ -137,6 +173,13 @@ import Testing
         await #expect(throws: TransportError.failed("not connected to Carte test reader 00")) {
             try await outside.value
         }
+    }
+
+    final class Log: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [String] = []
+        func add(_ s: String) { lock.withLock { items.append(s) } }
+        var entries: [String] { lock.withLock { items } }
     }
 
     final class Flag: @unchecked Sendable {
