@@ -57,8 +57,9 @@ final class PCSCThread: SerialExecutor, TaskExecutor, @unchecked Sendable {
     func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
         if !push(.job(unowned)) {
-            // After shutdown (the owning actor is gone): never drop a task; run it where we are.
-            unowned.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+            // After shutdown (the card is gone, a task still prefers its thread): never drop the task; the global
+            // executor runs it (a preference is only a preference).
+            globalConcurrentExecutor.enqueue(ExecutorJob(unowned))
         }
     }
 

@@ -62,6 +62,16 @@ import Testing
         #expect(before && inside && after)
     }
 
+    /// After shutdown (its card gone), a task that still prefers the thread runs on the global executor instead of
+    /// being dropped, and closures run at once.
+    @Test func workAfterShutdownStillRuns() async {
+        let thread = PCSCThread(name: "carte.test.shutdown")
+        thread.shutdown()
+        let onThread = await withTaskExecutorPreference(thread) { await Self.probe(thread) }
+        #expect(!onThread)
+        #expect(await thread.run { 42 } == 42)
+    }
+
     @Test func sessionBodyRunsOnTheConnectionThread() async throws {
         let card = PCSCCard(readerName: "Carte test reader 00")
         #expect(!card.isOnConnectionThread)
