@@ -13,6 +13,9 @@ if [ "${1:-}" != "--run-phase" ]; then
   echo "test: building"
   swift build --build-tests 2>&1 | grep -E 'error|warning: |Compiling|Build complete' | grep -vE '^\[[0-9]+/[0-9]+\] Compiling' || true
   swift build --build-tests >/dev/null   # fails here if the build failed
+  echo "test: building carte in release for carte bench (static Swift runtime, as shipped)"
+  swift build -c release --static-swift-stdlib --product carte 2>&1 | grep -E 'error|warning: ' || true
+  swift build -c release --static-swift-stdlib --product carte >/dev/null
   export CARTE_TEST_ISOLATED=0
   if [ "$(id -u)" = 0 ] && unshare --net true 2>/dev/null; then
     echo "test: running in a private network namespace (loopback only)"
@@ -59,4 +62,9 @@ bash scripts/e2e-tools.sh
 
 echo "test: OpenSC (opensc-tool, pkcs15-tool, pkcs11-tool) against the simulated CPS3"
 bash scripts/opensc-checks.sh
+echo "test: carte bench --json (release build): every figure of issue 9 present"
+bench_json=$(mktemp "${TMPDIR:-/tmp}/carte-bench.XXXXXX.json")
+"$(swift build -c release --show-bin-path)/carte" bench --json >"$bench_json"
+python3 scripts/bench-check.py "$bench_json"
+rm -f "$bench_json"
 echo "test: all passed"

@@ -23,9 +23,12 @@ public struct AuthenticationPolicy: Sendable {
 /// cross-checked with the certificate, tries left read WITHOUT presenting anything, the PIN presented at most once
 /// (pinpad VERIFY_PIN_DIRECT whenever the reader has one, else the caller's keypad closure), then a fresh 32-byte
 /// challenge from OpenSSL's RAND, DigestInfo(SHA-256) of it signed by the authentication key (MSE SET AT alg 02 key
-/// 82 + INTERNAL AUTHENTICATE) and verified with the certificate's public key; the card serial is re-read before
-/// and after the signature so a card swapped after the PIN is refused. Contactless: the technical key's signature
-/// proves presence without PIN (`cps-contactless`).
+/// 82 + INTERNAL AUTHENTICATE) and verified with the certificate's public key. Everything from the first read to the
+/// signature runs in one transaction; a card swapped after the PIN cannot produce a signature that the first card's
+/// certificate verifies (the serial is read again only then, to report `cardSwapped`). Only the authentication
+/// certificate is read, once per card serial (`CPSCertificateCache`, with the PKCS#15 layout and the card type), so a
+/// known card goes straight to: card serial, `CPS_NAME_PS`, tries left (VERIFY without data), VERIFY, MSE SET,
+/// INTERNAL AUTHENTICATE. Contactless: the technical key's signature proves presence without PIN (`cps-contactless`).
 ///
 /// Never presents a PIN on its own, never twice, never keeps one; one try left is refused unless confirmed.
 public actor CPSAuthenticator {
@@ -104,20 +107,21 @@ public actor CPSAuthenticator {
         session: CPSSession, transport: any CardTransport, confirmLastTry: Bool,
         keypad: @Sendable () async -> SecretPIN?, attempt a: inout Attempt
     ) async -> AuthenticationResult {
-        do {
+        do throws(CPSError) {
             let iface = try await session.recognise()
             a.serial = try await session.readSerial()
-            let certs = try await session.readCertificates()
             if iface == .contactless {
-                return try await contactless(session: session, certificates: certs, attempt: &a)
+                return try await contactless(session: session, attempt: &a)
             }
-            guard let auth = certs.first(where: { $0.usage == .authentication }) else {
+            // Only the authentication certificate (the signature one is not needed), from the cache when this card
+            // serial was read before: its key must still verify the card's signature over the challenge below.
+            guard let auth = try await session.certificate(.authentication) else {
                 return a.result(.failed, "the card has no authentication certificate")
             }
             a.certificate = CertificateSummary(auth.certificate)
             if let refusal = validate(auth.certificate, attempt: a) { return refusal }
 
-            let holder = try await session.readHolder()
+            let holder = try await session.readHolderForAuthentication()
             let identity: ProfessionalIdentity
             switch Self.identity(certificate: auth.certificate, card: holder) {
             case .success(let i): identity = i
@@ -125,7 +129,7 @@ public actor CPSAuthenticator {
             }
 
             // Tries left, read without presenting anything.
-            let st = try await session.pinStatus()
+            let st = try await session.pinStatus(emptyVerifyFirst: true)
             a.triesLeft = st.triesLeft
             if st.triesLeft == 0 { return a.result(.pinBlocked, "the PIN is blocked; unblock it with the code de déblocage") }
             if st.triesLeft == 1 && !confirmLastTry {
@@ -161,18 +165,29 @@ public actor CPSAuthenticator {
             case .refused(let sw): return a.result(.failed, "the card refused the PIN with status \(sw)")
             }
 
-            // Same card as the one the PIN went to?
-            if try await session.readSerial(fresh: true) != a.serial {
-                return a.result(.cardSwapped, "another card answered after the PIN")
-            }
+            // The card the PIN went to must sign: everything runs in one transaction, and only the key of the
+            // certificate read from (or cached for) this card serial verifies the signature. The serial is read
+            // again only when the signature step fails, to tell a swapped card from a refusing one.
             let challenge: [UInt8]
             do { challenge = try SecureRandom.bytes(32) } catch { return a.result(.failed, "no random challenge: \(error)") }
             let digestInfo = DigestInfo.encode(.sha256, digest: Digest.sha256(challenge))
-            let signature = try await session.internalAuthenticate(digestInfo)
-            if try await session.readSerial(fresh: true) != a.serial {
-                return a.result(.cardSwapped, "another card answered during the signature")
+            let signed: Result<[UInt8], CPSError>
+            do throws(CPSError) { signed = .success(try await session.internalAuthenticate(digestInfo)) } catch {
+                signed = .failure(error)
+            }
+            let signature: [UInt8]
+            switch signed {
+            case .success(let s): signature = s
+            case .failure(let error):
+                if error.transportError == nil, await Self.otherCard(session, than: a.serial) {
+                    return a.result(.cardSwapped, "another card answered after the PIN")
+                }
+                throw error
             }
             guard let key = try? auth.certificate.publicKey(), key.verifyPKCS1(signature: signature, digestInfo: digestInfo) else {
+                if await Self.otherCard(session, than: a.serial) {
+                    return a.result(.cardSwapped, "another card answered during the signature")
+                }
                 return a.result(.signatureInvalid, "the card's signature over the challenge does not verify with its certificate")
             }
             var r = a.result(.authenticated, "authenticated \(identity.cardType ?? "card") holder with PIN")
@@ -184,10 +199,14 @@ public actor CPSAuthenticator {
         }
     }
 
-    private func contactless(
-        session: CPSSession, certificates: [CPSCertificate], attempt a: inout Attempt
-    ) async throws(CPSError) -> AuthenticationResult {
-        guard let tech = certificates.first(where: { $0.usage == .technical }) else {
+    /// The card now answers with another serial than `serial` (a failed read counts as no answer: false).
+    static func otherCard(_ session: CPSSession, than serial: CPSSerialNumber?) async -> Bool {
+        guard let serial, let now = try? await session.readSerial(fresh: true) else { return false }
+        return now != serial
+    }
+
+    private func contactless(session: CPSSession, attempt a: inout Attempt) async throws(CPSError) -> AuthenticationResult {
+        guard let tech = try await session.certificate(.technical) else {
             return a.result(.failed, "the contactless card has no technical certificate")
         }
         a.certificate = CertificateSummary(tech.certificate)

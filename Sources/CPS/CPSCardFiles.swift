@@ -128,17 +128,3 @@ public struct CPSPinStatus: Sendable, Hashable {
         self.init(triesLeft: left, maximumTries: int(0x9A), usesLeft: uses)
     }
 }
-
-/// The size of an EF from its FCP (`62 … 80 02 <size>` or `81 …`), ISO/IEC 7816-4 §7.4.3.
-enum FCP {
-    static func fileSize(_ fcp: [UInt8]) -> Int? {
-        guard let top = try? BERTLV.decode(fcp, skipPadding: false), let t = top.first(where: { $0.tag == 0x62 || $0.tag == 0x6F })
-        else { return nil }
-        for tag: UInt32 in [0x80, 0x81] {
-            if let v = t.children.first(where: { $0.tag == tag })?.value, !v.isEmpty, v.count <= 4 {
-                return v.reduce(0) { $0 << 8 | Int($1) }
-            }
-        }
-        return nil
-    }
-}

@@ -1,9 +1,12 @@
 import CarteCrypto
 
 /// What was already read from a card, keyed by its serial (EF.SN.ICC): certificates by CDF entry (path + iD), also
-/// findable by their SHA-256, the PKCS#15 layout (EF.DIR → ODF → CDF/DODF) and EF.ATR. A card is not read twice for
-/// them while the process runs (cps.md §4.3: the Cryptolib caches per card serial as well). A renewed card has a new
-/// serial, so it never meets a stale entry; holder data, PIN counters and situations are always read from the card.
+/// findable by their SHA-256, the PKCS#15 layout (EF.DIR → ODF → CDF/DODF), EF.ATR, the card type of `CPS_ID_CARD`
+/// and the lengths of the DER files read before (used only as the Le of the next read). A card is not read twice
+/// for them while the process runs (cps.md §4.3: the Cryptolib caches per card serial as well). A renewed card has
+/// a new serial, so it never meets a stale entry. Nothing here is trusted without the card: the serial must match
+/// first, and the certificate's public key must verify the card's signature over a fresh challenge
+/// (`CPSAuthenticator`). Holder names, PIN counters and situations are always read from the card.
 public actor CPSCertificateCache {
     public static let shared = CPSCertificateCache()
 
@@ -11,6 +14,8 @@ public actor CPSCertificateCache {
     private var layouts: [String: CPSSession.Layout] = [:]
     private var efATRs: [String: CPSEFATR?] = [:]
     private var bySHA256: [[UInt8]: CPSCertificate] = [:]
+    private var cardTypes: [String: String?] = [:]
+    private var fileLengths: [String: Int] = [:]
 
     public init() {}
 
@@ -32,6 +37,18 @@ public actor CPSCertificateCache {
     func efATR(serial: String) -> CPSEFATR?? { efATRs[serial] }
     func store(efATR: CPSEFATR?, serial: String) { efATRs[serial] = .some(efATR) }
 
+    /// The card type code of `CPS_ID_CARD` (the card's own identification, fixed for the life of a serial);
+    /// `.some(nil)` when the card has no such object.
+    func cardTypeCode(serial: String) -> String?? { cardTypes[serial] }
+    func store(cardTypeCode: String?, serial: String) { cardTypes[serial] = .some(cardTypeCode) }
+
+    /// Length in bytes of the DER file at `path` when it was last read from this card: the Le of the next read
+    /// (a longer file is read on from its DER header, a shorter one answers `6C xx`).
+    func fileLength(serial: String, path: [UInt8]) -> Int? { fileLengths[Self.key(serial: serial, path: path, id: nil)] }
+    func store(fileLength: Int, serial: String, path: [UInt8]) {
+        fileLengths[Self.key(serial: serial, path: path, id: nil)] = fileLength
+    }
+
     /// The certificate with this SHA-256, if it was read before.
     public func certificate(sha256: [UInt8]) -> CPSCertificate? { bySHA256[sha256] }
 
@@ -44,5 +61,7 @@ public actor CPSCertificateCache {
         bySHA256.removeAll()
         layouts.removeAll()
         efATRs.removeAll()
+        cardTypes.removeAll()
+        fileLengths.removeAll()
     }
 }

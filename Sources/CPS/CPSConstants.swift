@@ -43,6 +43,12 @@ public enum CPS {
         CommandAPDU(ins: 0xA4, p1: 0x09, p2: fcp ? 0x04 : 0x0C, data: path, ne: fcp ? 256 : nil)
     }
 
+    /// SELECT of an EF by its FID under the current DF, no answer data: `00 A4 02 0C 02 <FID>` (ISO/IEC 7816-4
+    /// §11.1.1; OpenSC's IAS-ECC driver selects CPx files with `P1 = 02`, cps.md §10.2).
+    public static func selectEF(fid: [UInt8]) -> CommandAPDU {
+        CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x0C, data: fid)
+    }
+
     /// SELECT by DF name (AID), no answer data (`00 A4 04 0C`).
     public static func selectAID(_ aid: [UInt8]) -> CommandAPDU {
         CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x0C, data: aid)

@@ -151,7 +151,22 @@ enum Vitale2FileRole: CaseIterable {
         }
     }
 
+    /// The SFI of the known layout: 2 for IDENT (under the MF) and BENEF (under VITALE), [R] RufusAdmin
+    /// (vitale.md §5.2); 3, 4, 5 for CARTE, AMO, AMC, our [D] design (§9.2).
+    var knownSFI: UInt8 { UInt8(fallbackFID & 0xFF) }
+
     var fallbackAID: [UInt8] { self == .ident ? Vitale2Identifiers.mfVitaleAID : Vitale2Identifiers.vitaleAID }
+
+    /// How the file is read, knowing (or not) how many beneficiaries the card holds.
+    func plan(beneficiaries n: Int?) -> Vitale2ReadPlan {
+        switch self {
+        case .ident: return .ident(expected: n)
+        case .benef: return .benef(expected: n)
+        case .carte: return .carte
+        case .amo: return .amo(beneficiaries: n)
+        case .amc: return .amc
+        }
+    }
 }
 
 /// Where one file is: its application and FID.
@@ -170,26 +185,42 @@ enum Vitale2FileOutcome {
     case protected
 }
 
+/// Reads a Vitale 2 card (vitale.md §5, §9.2), every data file once and only as far as its data go:
+///
+/// 1. Known Vitale 2 ATR: READ BINARY SFI 2 of the current DF, the MF after the reset (ISO/IEC 7816-4 §7.2.1,
+///    [I]): IDENT ([R] RufusAdmin reads it after SELECT MF). When a previous session left VITALE selected, the same
+///    command returns BENEF, recognised by its `93`, and kept as BENEF.
+/// 2. SELECT VITALE by AID with P2 = `0C` (no FCI to move; P2 = `00` again when the card refuses `0C`). For an
+///    unknown ATR this is the first command, the probe of §5.4.
+/// 3. BENEF, CARTE, AMO, AMC by their SFIs 2, 3, 4, 5 ([R]/[D] known layout), each read as
+///    `Vitale2ReadPlan` sizes it: a first chunk, then exactly what the template lengths announce plus an estimate
+///    of what is left, until the `00` padding or the end of the file (`Vitale2TemplateScan`).
+/// 4. IDENT when step 1 did not give it: SELECT MF (`00 A4 00 0C 02 3F 00`), SFI 2.
+/// 5. Only when a file is not where the known layout puts it: EF POINTERS (SFI 1, else SELECT `2001`) and the
+///    files it announces (cardpeek's discovery, §5.1), by SFI derived from the FID, else SELECT by FID; then our
+///    `[D]` FIDs for what is still missing.
 struct Vitale2Reader {
     let channel: APDUChannel
 
-    /// SELECT by DF name, `00 A4 04 00 Lc AID` without Le (RufusAdmin's form; the FCI is not needed, so a `61 xx`
-    /// is taken as success without GET RESPONSE).
-    func selectApplication(_ aid: [UInt8]) async throws(VitaleError) -> StatusWord {
-        try await send(CommandAPDU(ins: 0xA4, p1: 0x04, p2: 0x00, data: aid), noGetResponse: true).statusWord
+    /// SELECT with P2 = `0C`, no response data (ISO/IEC 7816-4 §11.1.1: the FCI is not needed, so it is not moved);
+    /// sent again with P2 = `00` (cardpeek's and RufusAdmin's form) when the card refuses `0C` with `6A 86` /
+    /// `6A 81`. Without Le: a `61 xx` answer is success and no GET RESPONSE follows.
+    func select(p1: UInt8, _ data: [UInt8]) async throws(VitaleError) -> StatusWord {
+        let sw = try await send(CommandAPDU(ins: 0xA4, p1: p1, p2: 0x0C, data: data), noGetResponse: true).statusWord
+        guard sw.value == 0x6A86 || sw.value == 0x6A81 else { return sw }
+        return try await send(CommandAPDU(ins: 0xA4, p1: p1, p2: 0x00, data: data), noGetResponse: true).statusWord
     }
 
-    /// SELECT an EF under the current DF by FID, `00 A4 02 00 02 FID` (cardpeek's form).
+    /// SELECT by DF name, `00 A4 04 0C Lc AID`.
+    func selectApplication(_ aid: [UInt8]) async throws(VitaleError) -> StatusWord { try await select(p1: 0x04, aid) }
+
+    /// SELECT an EF under the current DF by FID, `00 A4 02 0C 02 FID`.
     func selectEF(_ fid: UInt16) async throws(VitaleError) -> StatusWord {
-        try await send(
-            CommandAPDU(ins: 0xA4, p1: 0x02, p2: 0x00, data: [UInt8(fid >> 8), UInt8(fid & 0xFF)]), noGetResponse: true
-        ).statusWord
+        try await select(p1: 0x02, [UInt8(fid >> 8), UInt8(fid & 0xFF)])
     }
 
-    /// SELECT MF by FID, `00 A4 00 00 02 3F 00` (RufusAdmin's form).
-    func selectMF() async throws(VitaleError) -> StatusWord {
-        try await send(CommandAPDU(ins: 0xA4, p1: 0x00, p2: 0x00, data: [0x3F, 0x00]), noGetResponse: true).statusWord
-    }
+    /// SELECT MF by FID, `00 A4 00 0C 02 3F 00` (RufusAdmin's first command, without FCI).
+    func selectMF() async throws(VitaleError) -> StatusWord { try await select(p1: 0x00, [0x3F, 0x00]) }
 
     func send(_ c: CommandAPDU, noGetResponse: Bool) async throws(VitaleError) -> ResponseAPDU {
         do {
@@ -212,11 +243,84 @@ struct Vitale2Reader {
         return tags.contains(first)
     }
 
-    /// Reads the current application's EF `fid`: by SFI first, then SELECT + READ BINARY.
-    /// `expectedTags` `nil` accepts any content (a file recognised later by content).
-    func readEF(fid: UInt16, expectedTags: Set<UInt8>?) async throws(VitaleError) -> Vitale2FileOutcome {
-        if let sfi = Self.sfi(for: fid) {
-            switch try await readBinary(sfi: sfi) {
+    /// What one READ BINARY gave.
+    enum Chunk {
+        case data([UInt8])
+        /// `6B 00` or `90 00` without data: nothing at this offset.
+        case endOfFile
+        case protected
+        /// No EF with this SFI in the current DF (only for a read by SFI).
+        case notFound
+    }
+
+    /// One READ BINARY of at most `maxReadChunk` bytes (one command, re-sent as a whole on a transient failure).
+    func readChunk(sfi: UInt8?, offset: Int, length: Int) async throws(VitaleError) -> Chunk {
+        do {
+            return .data(
+                try await VitaleSession.retrying { () async throws(CardError) in
+                    try await channel.readBinary(sfi: sfi, offset: offset, length: length)
+                })
+        } catch {
+            switch error {
+            case .unexpectedStatus(let sw, let command):
+                switch sw.value {
+                case 0x6982: return .protected
+                case 0x6283, 0x6985: throw .cardBlocked(status: sw)
+                case 0x6B00: return .endOfFile
+                case 0x6A82, 0x6A86, 0x6981, 0x6986, 0x6A81, 0x6A88:
+                    // SFI unknown or not an SFI card: the caller looks elsewhere
+                    if sfi != nil { return .notFound }
+                    throw .unexpectedStatus(step: command, status: sw)
+                default: throw .unexpectedStatus(step: command, status: sw)
+                }
+            case .emptyRead: return .endOfFile
+            default: throw VitaleSession.map(error)
+            }
+        }
+    }
+
+    /// Reads a file of templates (vitale.md §9.2) by SFI, or the current EF when `sfi` is `nil`, as `plan` sizes the
+    /// chunks, and stops at the end of the data: the padding is not read beyond its first byte, and no byte is read
+    /// twice.
+    /// - Returns: the templates without the padding, or `.protected` / `.notFound` from the first READ BINARY.
+    /// - Throws: `VitaleError.corruptedData(file:detail:)` when a template's length runs past the end of the file
+    ///   (nothing is read past that end), `.unexpectedStatus`, `.cardBlocked`, transport errors.
+    func readTemplateFile(sfi: UInt8?, plan: Vitale2ReadPlan, file: String) async throws(VitaleError) -> Vitale2FileOutcome {
+        var bytes: [UInt8] = []
+        var ended = false
+        var want = max(1, plan.firstChunk)
+        var first = true
+        while true {
+            let ask = min(want, channel.maxReadChunk, Vitale2TemplateScan.maximumFileSize - bytes.count)
+            if ask <= 0 {
+                ended = true
+            } else {
+                switch try await readChunk(sfi: first ? sfi : nil, offset: bytes.count, length: ask) {
+                case .data(let d):
+                    bytes += d.prefix(ask)
+                    if d.count < ask { ended = true }
+                case .endOfFile: ended = true
+                case .protected: return .protected
+                case .notFound: return .notFound
+                }
+            }
+            first = false
+            switch Vitale2TemplateScan.scan(bytes, fileEnded: ended) {
+            case .complete(let end, _): return .content(Array(bytes[..<end]))
+            case .corrupted(let why): throw .corruptedData(file: file, detail: why)
+            case .needMore(let through, let start, let templateEnd, let n):
+                want = plan.nextChunk(have: bytes.count, through: through, objectStart: start, templateEnd: templateEnd, templates: n)
+            }
+        }
+    }
+
+    /// Reads the current application's EF `fid`: by SFI first (unless already tried in this DF), then SELECT +
+    /// READ BINARY. `expectedTags` `nil` accepts any content (a file recognised later by content).
+    func readEF(fid: UInt16, expectedTags: Set<UInt8>?, plan: Vitale2ReadPlan, file: String, _ state: inout ReadState)
+        async throws(VitaleError) -> Vitale2FileOutcome
+    {
+        if let sfi = Self.sfi(for: fid), state.triedSFIs.insert(state.current + [sfi]).inserted {
+            switch try await readTemplateFile(sfi: sfi, plan: plan, file: file) {
             case .content(let b) where expectedTags.map({ Self.plausible(b, tags: $0) }) ?? true: return .content(b)
             case .protected: return .protected
             case .content, .notFound: break  // another file holds this SFI, or none: select by FID
@@ -228,35 +332,11 @@ struct Vitale2Reader {
             if sw.meaning == .fileOrApplicationNotFound { return .notFound }
             throw .unexpectedStatus(step: "SELECT EF \(String(fid, radix: 16, uppercase: true))", status: sw)
         }
-        return try await readBinary(sfi: nil)
+        return try await readTemplateFile(sfi: nil, plan: plan, file: file)
     }
 
-    /// READ BINARY of a whole EF (chunked by the channel: short answer, `62 82` or `6B 00` ends it).
-    func readBinary(sfi: UInt8?) async throws(VitaleError) -> Vitale2FileOutcome {
-        do {
-            return .content(
-                try await VitaleSession.retrying { () async throws(CardError) in try await channel.readBinary(sfi: sfi) })
-        } catch {
-            switch error {
-            case .unexpectedStatus(let sw, let command):
-                switch sw.value {
-                case 0x6982: return .protected
-                case 0x6283, 0x6985: throw .cardBlocked(status: sw)
-                case 0x6B00: return .content([])  // offset 0 beyond the end: an empty file
-                case 0x6A82, 0x6A86, 0x6981, 0x6986, 0x6A81, 0x6A88:
-                    // SFI unknown or not an SFI card: the caller falls back to SELECT by FID
-                    if sfi != nil { return .notFound }
-                    throw .unexpectedStatus(step: command, status: sw)
-                default: throw .unexpectedStatus(step: command, status: sw)
-                }
-            case .emptyRead: return .content([])
-            default: throw VitaleSession.map(error)
-            }
-        }
-    }
-
-    func read(atr: [UInt8], careDate: VitaleDay, probing: Bool) async throws(VitaleError) -> VitaleCard {
-        // 1. SELECT VITALE
+    /// SELECT VITALE; for an unknown ATR a refusal means "not a Vitale" (§5.4 step 3).
+    func selectVitale(atr: [UInt8], probing: Bool) async throws(VitaleError) {
         let sw = try await selectApplication(Vitale2Identifiers.vitaleAID)
         guard Self.selected(sw) else {
             if sw.value == 0x6283 || sw.value == 0x6985 { throw .cardBlocked(status: sw) }
@@ -269,17 +349,75 @@ struct Vitale2Reader {
                 throw .unexpectedStatus(step: "SELECT VITALE", status: sw)
             }
         }
+    }
 
-        // 2. POINTERS
+    /// Reads the file of `role` at its known-layout SFI in the current DF. Leaves the role missing when no file
+    /// (or another file) answers there.
+    func readKnown(_ role: Vitale2FileRole, _ state: inout ReadState) async throws(VitaleError) {
+        let sfi = role.knownSFI
+        guard state.triedSFIs.insert(state.current + [sfi]).inserted else { return }
+        switch try await readTemplateFile(sfi: sfi, plan: role.plan(beneficiaries: state.beneficiaries), file: role.what) {
+        case .content(let b) where Self.plausible(b, tags: role.expectedTags) && (Self.classify(b).map { $0 == role } ?? true):
+            state.store(role, b)
+        case .protected:
+            state.done.insert(role)
+            state.protected.append(VitaleProtectedData(what: role.what, fileID: role.fallbackFID))
+        case .content, .notFound: break
+        }
+    }
+
+    func read(atr: [UInt8], careDate: VitaleDay, probing: Bool) async throws(VitaleError) -> VitaleCard {
+        var state = ReadState()
+        var vitaleIsCurrent = false
+        if !probing {
+            // 1. SFI 2 of the current DF: IDENT in the MF after the reset, or BENEF when VITALE is still selected
+            state.current = Vitale2Identifiers.mfVitaleAID
+            let outcome = try await readTemplateFile(sfi: Vitale2FileRole.ident.knownSFI, plan: .ident(expected: nil), file: "identity")
+            if case .content(let b) = outcome, let role = Self.classify(b), role == .ident || role == .benef {
+                state.store(role, b)
+                vitaleIsCurrent = role == .benef
+            }
+            state.triedSFIs.insert((vitaleIsCurrent ? Vitale2Identifiers.vitaleAID : Vitale2Identifiers.mfVitaleAID) + [2])
+        }
+        // 2. SELECT VITALE (the probe for an unknown ATR)
+        if !vitaleIsCurrent { try await selectVitale(atr: atr, probing: probing) }
+        state.current = Vitale2Identifiers.vitaleAID
+        // 3. The VITALE files at their known SFIs
+        for role in [Vitale2FileRole.benef, .carte, .amo, .amc] where !state.done.contains(role) {
+            try await readKnown(role, &state)
+        }
+        let vitaleMissing = [Vitale2FileRole.benef, .carte, .amo, .amc].contains { !state.done.contains($0) }
+        // 4. IDENT: SELECT MF, SFI 2
+        if !vitaleMissing && !state.done.contains(.ident) {
+            let sw = try await selectMF()
+            if Self.selected(sw) {
+                state.current = Vitale2Identifiers.mfVitaleAID
+                try await readKnown(.ident, &state)
+            }
+        }
+        // 5. Discovery through POINTERS for what the known layout did not give
+        if Vitale2FileRole.allCases.contains(where: { !state.done.contains($0) }) {
+            try await discover(&state)
+        }
+        return try Vitale2Decoder.decode(state.files, atr: atr, careDate: careDate, protectedData: state.protected)
+    }
+
+    /// cardpeek's discovery (vitale.md §5.1) for the roles still missing: POINTERS, then the files it announces,
+    /// then our `[D]` identifiers.
+    func discover(_ state: inout ReadState) async throws(VitaleError) {
+        if state.current != Vitale2Identifiers.vitaleAID {
+            let sw = try await selectApplication(Vitale2Identifiers.vitaleAID)
+            guard Self.selected(sw) else { throw .unexpectedStatus(step: "SELECT VITALE", status: sw) }
+            state.current = Vitale2Identifiers.vitaleAID
+        }
         var pointers: Vitale2Pointers? = nil
-        var protected: [VitaleProtectedData] = []  // data answered 69 82
-        switch try await readEF(fid: Vitale2Identifiers.pointersFID, expectedTags: [0xE0]) {
+        switch try await readEF(fid: Vitale2Identifiers.pointersFID, expectedTags: [0xE0], plan: .pointers, file: "POINTERS", &state) {
         case .content(let b): pointers = try? Vitale2Pointers(decoding: b)
-        case .protected: protected.append(VitaleProtectedData(what: "POINTERS", fileID: Vitale2Identifiers.pointersFID))
+        case .protected: state.protected.append(VitaleProtectedData(what: "POINTERS", fileID: Vitale2Identifiers.pointersFID))
         case .notFound: break
         }
 
-        // 3. Where the files are: POINTERS (by label), then by content, then our [D] identifiers
+        // Where the files are: POINTERS (by label), then by content, then our [D] identifiers
         var located: [Vitale2FileRole: Vitale2FileLocation] = [:]
         var unlabelled: [Vitale2FileLocation] = []
         if let p = pointers {
@@ -294,11 +432,9 @@ struct Vitale2Reader {
                 }
             }
         }
-        var state = ReadState()
-        state.protected = protected
-        // Pass 1: the labelled files; when a role has no label, the other announced files too, recognised by content
-        // (cardpeek reads every announced file and parses it by tag, vitale.md §5.1).
-        var pass1 = Vitale2FileRole.allCases.compactMap { located[$0] }
+        // Pass 1: the labelled files still missing; when a role has no label, the other announced files too,
+        // recognised by content (cardpeek reads every announced file and parses it by tag, vitale.md §5.1).
+        var pass1 = Vitale2FileRole.allCases.compactMap { r in state.done.contains(r) ? nil : located[r] }
         if located.count < Vitale2FileRole.allCases.count { pass1 += unlabelled }
         try await readAll(pass1, &state)
         // Pass 2: our [D] identifiers (vitale.md §9.2) for what is still missing
@@ -310,9 +446,6 @@ struct Vitale2Reader {
             }
         }
         try await readAll(pass2, &state)
-        let files = state.files
-        protected = state.protected
-        return try Vitale2Decoder.decode(files, atr: atr, careDate: careDate, protectedData: protected)
     }
 
     /// POINTERS labels of files the read does not need ([D] labels; unknown labels are read and recognised).
@@ -323,6 +456,25 @@ struct Vitale2Reader {
         var done: Set<Vitale2FileRole> = []
         var protected: [VitaleProtectedData] = []
         var current: [UInt8] = Vitale2Identifiers.vitaleAID
+        /// (DF name ‖ SFI) already read by SFI: never asked twice.
+        var triedSFIs: Set<[UInt8]> = []
+        /// Beneficiaries on the card, once IDENT or BENEF is read (sizes the next reads).
+        var beneficiaries: Int?
+
+        mutating func store(_ role: Vitale2FileRole, _ b: [UInt8]) {
+            done.insert(role)
+            switch role {
+            case .ident: files.ident = b
+            case .benef: files.benef = b
+            case .carte: files.carte = b
+            case .amo: files.amo = b
+            case .amc: files.amc = b
+            }
+            if (role == .ident || role == .benef) && beneficiaries == nil {
+                let n = BERTLV.decodeLenient(b).objects.filter { $0.tag == 0x65 }.count
+                if n > 0 { beneficiaries = n }
+            }
+        }
     }
 
     /// Reads `locations`, the current application's first, then each other application once.
@@ -343,21 +495,15 @@ struct Vitale2Reader {
             }
             for l in here {
                 if let r = l.role, state.done.contains(r) { continue }
-                switch try await readEF(fid: l.fid, expectedTags: l.role?.expectedTags) {
+                let plan = l.role?.plan(beneficiaries: state.beneficiaries) ?? .unknown
+                let file = l.role?.what ?? "file \(String(l.fid, radix: 16, uppercase: true))"
+                switch try await readEF(fid: l.fid, expectedTags: l.role?.expectedTags, plan: plan, file: file, &state) {
                 case .content(let b):
                     guard let role = l.role ?? Self.classify(b), !state.done.contains(role) else { continue }
-                    state.done.insert(role)
-                    switch role {
-                    case .ident: state.files.ident = b
-                    case .benef: state.files.benef = b
-                    case .carte: state.files.carte = b
-                    case .amo: state.files.amo = b
-                    case .amc: state.files.amc = b
-                    }
+                    state.store(role, b)
                 case .protected:
                     if let r = l.role { state.done.insert(r) }
-                    state.protected.append(VitaleProtectedData(
-                            what: l.role?.what ?? "file \(String(l.fid, radix: 16, uppercase: true))", fileID: l.fid))
+                    state.protected.append(VitaleProtectedData(what: file, fileID: l.fid))
                 case .notFound: continue
                 }
             }

@@ -49,8 +49,11 @@ struct CPSSessionReadTests {
         let before = await reader.transcript.count
         let again = try await CPSSession.connect(reader, certificateCache: cache).readCertificates()
         #expect(again.count == 2)
-        let commands = await reader.transcript.dropFirst(before).map(\.command)
-        #expect(!commands.contains { $0.starts(with: [0x00, 0xA4, 0x09, 0x04, 0x06, 0x3F, 0x00, 0x00, 0x01, 0xC0]) })
+        let commands = await reader.transcript.dropFirst(before).filter { $0.kind == .apdu }.map(\.command)
+        #expect(!commands.contains { $0[1] == 0xA4 && [[0xC0, 0x01], [0xC0, 0xA2]].contains(Array($0.suffix(2))) })
+        // Only the serial is read again (the layout comes from the cache); the card was left in DF 0001, so the first
+        // READ BINARY by SFI finds no EF.SN.ICC there (6A 82) and the MF is selected.
+        #expect(commands == [[0x00, 0xB0, 0x9C, 0x00, 0x0C], [0x00, 0xA4, 0x09, 0x0C, 0x02, 0x3F, 0x00], [0x00, 0xB0, 0x9C, 0x00, 0x0C]])
     }
 
     @Test("situations d'exercice: refused before the PIN without sending anything, read after it")
@@ -175,20 +178,22 @@ struct SecretPINTests {
 
 @Suite("APDU economy of a full CPS read")
 struct CPSAPDUCountTests {
-    @Test("a first full read of a contact CPS3 (T=0) takes at most 41 APDUs; the same card again at most 13")
+    @Test("a first full read of a contact CPS3 (T=0) takes exactly 38 APDUs (41 before P2=0C, Le=00 chunks); the same card again exactly 11")
     func fullReadCommands() async throws {
         let (reader, _) = try await Fixture.reader(.simulator, "cps3-durand")
         let cache = CPSCertificateCache()
         _ = try await CPSSession.connect(reader, certificateCache: cache).read()
-        let first = await reader.transcript.filter { $0.kind == .apdu }.count
-        #expect(first <= 41)
+        let firstCommands = await reader.transcript.filter { $0.kind == .apdu }.map(\.command)
+        let first = firstCommands.count
+        #expect(first == 38, "\(firstCommands.map { $0.hexString(separator: " ") })")
+        // No SELECT asks for the FCP: P2 = 0C everywhere.
+        #expect(!firstCommands.contains { $0[1] == 0xA4 && $0[3] != 0x0C })
         _ = try await CPSSession.connect(reader, certificateCache: cache).read()
-        let second = await reader.transcript.filter { $0.kind == .apdu }.count - first
-        #expect(second <= 13)
+        let cmds = await reader.transcript.filter { $0.kind == .apdu }.dropFirst(first).map(\.command)
+        #expect(cmds.count == 11, "\(cmds.map { $0.hexString(separator: " ") })")
         // Nothing of the second read selects the PKCS#15 directories or a certificate again.
-        let cmds = await reader.transcript.filter { $0.kind == .apdu }.suffix(second).map(\.command)
-        #expect(!cmds.contains { $0.starts(with: [0x00, 0xA4, 0x09, 0x04, 0x06, 0x3F, 0x00, 0x00, 0x01, 0xC0]) })
-        #expect(!cmds.contains { $0.starts(with: [0x00, 0xA4, 0x09, 0x04, 0x06, 0x3F, 0x00, 0x00, 0x01, 0x50, 0x31]) })
+        #expect(!cmds.contains { $0[1] == 0xA4 && [[0xC0, 0x01], [0xC0, 0x02], [0x50, 0x31], [0x44, 0x02], [0x44, 0x04]].contains(Array($0.suffix(2))) })
+        #expect(!cmds.contains { $0.count > 2 && $0[1] == 0xB0 && $0[2] == 0x9E })
     }
 }
 

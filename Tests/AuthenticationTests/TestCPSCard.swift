@@ -36,7 +36,10 @@ enum TestCPSCard {
     /// Builds the card of `persona` (a professional of personas.json).
     /// - Parameters: `moveCertificates` puts the authentication certificate at another FID that only the CDF names
     ///   (discovery must follow the CDF, not the [D] identifiers).
-    static func make(persona id: String, pki: TestPKI, authCertificateOverride: Certificate? = nil) throws -> OSCard {
+    ///   `authKeyOverride` puts another authentication key in the card (a card cloning this one's files and serial).
+    static func make(
+        persona id: String, pki: TestPKI, authCertificateOverride: Certificate? = nil, authKeyOverride: RSAPrivateKey? = nil
+    ) throws -> OSCard {
         let file = try PersonaFile.bundled()
         guard let p = file.professionals.first(where: { $0.id == id }) else { throw TestPKI.TestPKIError.unknownPersona(id) }
         let cred = try pki.credentials(forPersona: id)
@@ -92,7 +95,7 @@ enum TestCPSCard {
         let os = CardOS(masterFile: mf, t0Mode: .strictT0)
         os.install(pin: PINObject(reference: 0x01, value: p.pin.asciiBytes, maxTries: 3, triesLeft: p.pinTriesLeft, padding: nil, unblockingReference: 0x02))
         os.install(pin: PINObject(reference: 0x02, value: p.puk.asciiBytes, maxTries: 10, lengthRange: 8...8, padding: nil))
-        let authKey = cred.authKey, signKey = cred.signKey, techKey = cred.technicalKey
+        let authKey = authKeyOverride ?? cred.authKey, signKey = cred.signKey, techKey = cred.technicalKey
 
         os.register(ins: 0xCB) { os, c in
             // CHV SDO: 4D 08 70 06 BF 81 <ref> 02 A0 80

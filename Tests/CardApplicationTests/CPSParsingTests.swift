@@ -1,5 +1,5 @@
 import Foundation
-import CPS
+@testable import CPS
 import ISO7816
 import Testing
 
@@ -175,7 +175,31 @@ import Testing
             _ = try? CPSHolder(idCard: b, name: b, info: b)
             _ = try? CPSHolder(idCard: nil, name: b, info: nil)
             _ = try? CPSSituation(parsing: b, index: 1)
+            if let n = CPSSession.derLength(b) { #expect(n >= 2) }
+            if let f = CPSSession.firstElement(ofSequence: b) { #expect(f.count >= 2 && f.count <= b.count) }
         }
+    }
+
+    @Test("DER length from the first bytes of a file: the read stops there, padding is not read")
+    func derLengthOfAFile() {
+        #expect(CPSSession.derLength([0x30, 0x82, 0x04, 0x33]) == 1079)
+        #expect(CPSSession.derLength([0x30, 0x27, 0x02]) == 41)
+        #expect(CPSSession.derLength([0x30, 0x81, 0x8E]) == 145)
+        #expect(CPSSession.derLength([0x30, 0x82, 0x04]) == nil)  // header incomplete
+        #expect(CPSSession.derLength([0x30, 0x80]) == nil)  // indefinite length: read to the end
+        #expect(CPSSession.derLength([0x00, 0x00, 0x00]) == nil)  // padding, not an element
+        #expect(CPSSession.derLength([0xFF, 0x01]) == nil)
+        #expect(CPSSession.derLength([0x30]) == nil)
+    }
+
+    @Test("the card type from the first 16 bytes of CPS_ID_CARD (INTEGER or string first field)")
+    func cardTypeFromThePrefix() {
+        #expect(CPSSession.firstElement(ofSequence: Array(Self.idCard.prefix(16))) == [0x02, 0x01, 0x00])
+        #expect(CPSSession.firstElement(ofSequence: [UInt8](hex: "30 3B 0C 03 43 50 53 04 05")!) == [UInt8](hex: "0C 03 43 50 53")!)
+        #expect(CPSSession.firstElement(ofSequence: [UInt8](hex: "30 81 90 02 01 02")!) == [0x02, 0x01, 0x02])
+        #expect(CPSSession.firstElement(ofSequence: [UInt8](hex: "30 3B 0C 20 43 50")!) == nil)  // first field longer
+        #expect(CPSSession.firstElement(ofSequence: [UInt8](hex: "31 03 02 01 00")!) == nil)  // not a SEQUENCE
+        #expect(CPSSession.firstElement(ofSequence: [0x30]) == nil)
     }
 }
 
@@ -209,16 +233,67 @@ import Testing
         #expect(t.isComplete, "\(t.mismatches)")
     }
 
-    @Test("EF.ATR and EF.SN.ICC by SFI, 6C xx honoured (T=0)")
+    @Test("EF.ATR and EF.SN.ICC by SFI, 6C xx honoured (T=0); the serial is read first without SELECT")
     func sfiReads() async throws {
         let t = ScriptedTransport(atr: Self.atr, activeProtocol: .t0)
-        t.expect("00 A4 09 0C 02 3F 00", answer: "90 00")
         t.expect("00 B0 9C 00 0C", answer: "5A 0A 80 25 00 00 01 00 41 23 45 0F 90 00")
         t.expect("00 B0 9D 00 00", answer: "6C 39")
         t.expect([0x00, 0xB0, 0x9D, 0x00, 0x39], answer: CPSParsingTests.efATR + [0x90, 0x00])
         let s = try await session(t)
         #expect(try await s.readEFATR()?.maxResponseData == 256)
         #expect(try await s.readSerial().cardNumber == "0000412345")
+        #expect(t.isComplete, "\(t.mismatches)")
+    }
+
+    @Test("a card left in another DF: READ BINARY SFI 1C → 6A 82, then SELECT MF and the same read")
+    func serialAfterAnotherDF() async throws {
+        let t = ScriptedTransport(atr: Self.atr, activeProtocol: .t0)
+        t.expect("00 B0 9C 00 0C", answer: "6A 82")
+        t.expect("00 A4 09 0C 02 3F 00", answer: "90 00")
+        t.expect("00 B0 9C 00 0C", answer: "5A 0A 80 25 00 00 01 00 41 23 45 0F 90 00")
+        #expect(try await session(t).readSerial().digits == "00412345")
+        #expect(t.isComplete, "\(t.mismatches)")
+        // Any other refusal of that first read is an error, not a reason to guess.
+        let u = ScriptedTransport(atr: Self.atr, activeProtocol: .t0)
+        u.expect("00 B0 9C 00 0C", answer: "6F 00")
+        await #expect(throws: CPSError.card(.unexpectedStatus(StatusWord(0x6F00), command: "READ BINARY at offset 0"))) {
+            try await session(u).readSerial()
+        }
+    }
+
+    @Test("tries left for an authentication: VERIFY without data first (7 characters), GET DATA only as fallback")
+    func triesByEmptyVerify() async throws {
+        let t = ScriptedTransport(atr: Self.atr, activeProtocol: .t0)
+        t.expect("00 20 00 01", answer: "63 C3")
+        #expect(try await session(t).pinStatus(emptyVerifyFirst: true) == CPSPinStatus(triesLeft: 3))
+        #expect(t.isComplete, "\(t.mismatches)")
+        let u = ScriptedTransport(atr: Self.atr, activeProtocol: .t0)
+        u.expect("00 20 00 01", answer: "6D 00")
+        u.expect("00 A4 09 0C 02 3F 00", answer: "90 00")
+        u.expect("00 CB 3F FF 0A 4D 08 70 06 BF 81 01 02 A0 80", answer: "61 18")
+        u.expect("00 C0 00 00 18", answer: "70 16 BF 81 01 12 A0 10 9A 01 03 9B 01 02 A1 08 8C 06 F3 00 00 13 FF 00 90 00")
+        #expect(try await session(u).pinStatus(emptyVerifyFirst: true) == CPSPinStatus(triesLeft: 2, maximumTries: 3))
+        #expect(u.isComplete, "\(u.mismatches)")
+    }
+
+    @Test("a certificate file: SELECT P2=0C by FID in the application DF, Le=00 chunks, the exact rest from the DER header")
+    func certificateChunks() async throws {
+        // A 600-byte DER element (30 82 02 54 …) in a 700-byte file: 256 + 256 + 88 bytes read, no padding.
+        let der: [UInt8] = [0x30, 0x82, 0x02, 0x54] + (0..<596).map { UInt8($0 & 0xFF) }
+        let file = der + [UInt8](repeating: 0, count: 100)
+        let t = ScriptedTransport(atr: Self.atr, activeProtocol: .t0)
+        t.expect("00 B0 9C 00 0C", answer: "5A 0A 80 25 00 00 01 00 41 23 45 0F 90 00")
+        t.expect("00 A4 09 0C 06 3F 00 00 01 D1 02", answer: "90 00")
+        t.expect("00 B0 00 00 00", answer: "6C 29")
+        t.expect([UInt8](hex: "00 B0 00 00 29")!, answer: [UInt8](repeating: 0x11, count: 41) + [0x90, 0x00])
+        t.expect("00 A4 02 0C 02 C0 02", answer: "90 00")
+        t.expect([UInt8](hex: "00 B0 00 00 00")!, answer: Array(file[0..<256]) + [0x90, 0x00])
+        t.expect([UInt8](hex: "00 B0 01 00 00")!, answer: Array(file[256..<512]) + [0x90, 0x00])
+        t.expect([UInt8](hex: "00 B0 02 00 58")!, answer: Array(file[512..<600]) + [0x90, 0x00])
+        let s = try await session(t)
+        _ = try await s.readSerial()
+        #expect(try await s.readFile([0x3F, 0x00, 0x00, 0x01, 0xD1, 0x02])?.count == 41)
+        #expect(try await s.readFile([0x3F, 0x00, 0x00, 0x01, 0xC0, 0x02], der: true) == der)
         #expect(t.isComplete, "\(t.mismatches)")
     }
 
@@ -237,12 +312,11 @@ import Testing
     @Test("INTERNAL AUTHENTICATE: SELECT app DF, MSE SET AT alg 02 key 82, 00 88 with the DigestInfo, 61 00 + GET RESPONSE")
     func internalAuthenticate() async throws {
         let t = ScriptedTransport(atr: Self.atr, activeProtocol: .t0)
-        // Discovery: serial, EF.ATR, EF.DIR (absent), ODF absent → [D] app path 3F00 0001.
-        t.expect("00 A4 09 0C 02 3F 00", answer: "90 00")
+        // Discovery: serial (the MF is current), EF.DIR (absent), ODF absent → [D] app path 3F00 0001. No EF.ATR:
+        // on T=0 nothing can be read in chunks over 256 bytes anyway.
         t.expect("00 B0 9C 00 0C", answer: "5A 0A 80 25 00 00 01 00 41 23 45 0F 90 00")
-        t.expect("00 B0 9D 00 00", answer: "6A 82")
         t.expect("00 B0 9E 00 00", answer: "6A 82")
-        t.expect("00 A4 09 04 06 3F 00 00 01 50 31", answer: "6A 82")
+        t.expect("00 A4 09 0C 06 3F 00 00 01 50 31", answer: "6A 82")
         t.expect("00 A4 09 0C 04 3F 00 00 01", answer: "90 00")
         t.expect("00 22 41 A4 06 80 01 02 84 01 82", answer: "90 00")
         let di = [UInt8](repeating: 0xAB, count: 51)

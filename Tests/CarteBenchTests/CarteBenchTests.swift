@@ -11,9 +11,13 @@ struct CarteBenchTests {
     @Test("vitaleRead: exact APDUs, bytes, functional bytes and link for vitale2-bernard-family")
     func vitaleReadFigures() async throws {
         let f = try await VitaleReadBenchmark.run()
+        // IDENT 2 READ BINARY, SELECT VITALE (P2 0C), BENEF 2, CARTE, AMO, AMC: 7 × 5 + 16 bytes to the card;
+        // 449 data bytes (406 functional, 36 template headers, 7 padding or overshoot) + 8 × SW1-SW2 from it.
         #expect(f.apdus == 8)
-        #expect(f.bytesToCard == 65)
-        #expect(f.bytesFromCard == 913)
+        #expect(f.bytesToCard == 51)
+        #expect(f.bytesFromCard == 465)
+        #expect(f.breakdownMs["pointers", default: -1] == 0)
+        #expect(abs(f.wireTimeToLimitRatio - 1.369) < 0.0005)
         #expect(f.functionalBytes == 406)
         #expect(f.ppsCount == 1)
         // TA1 = 13: Fi 372, Di 4; the reader's 4 MHz (the card allows 5).

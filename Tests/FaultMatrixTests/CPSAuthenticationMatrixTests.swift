@@ -122,17 +122,15 @@ struct CPSAuthenticationMatrixTests {
                 // Exact outcome.
                 let want: Set<AuthenticationOutcome>
                 let c = clean.commands[k - 1]
-                let previous = k >= 2 ? clean.commands[k - 2] : []
-                // EF.DIR (SFI 1E) is optional: whatever goes wrong reading it, the session uses the default
-                // application path (CPSSession.discover) and the flow ends as the clean one.
-                let readsEFDIR = c.count > 2 && c[1] == 0xB0 && c[2] == 0x80 | CPS.sfiDIR
-                // The PIN status (GET DATA on the CHV SDO, and its GET RESPONSE): an answer that is not a good SDO
-                // falls back to VERIFY without data (cps.md §5), which gives the same tries left.
-                let pinStatusStep = c.count > 1 && (c[1] == 0xCB || (c[1] == 0xC0 && previous.count > 1 && previous[1] == 0xCB))
+                // EF.DIR (SFI 1E) is read like any other file: a mute card, a truncated answer or a damaged status
+                // word there fail the attempt (only a card that has no EF.DIR, `6A 82`, uses the default path).
+                // The tries left (VERIFY without data): an answer that is not `63 Cx`/`69 83`/`90 00` falls back to
+                // GET DATA on the CHV SDO (cps.md §5), which gives the same tries left.
+                let pinStatusStep = c.count <= 5 && c.count > 1 && c[1] == 0x20
                 switch column {
                 case .removedBefore: want = [.cardRemoved]
-                case .muteOnce, .truncated: want = readsEFDIR ? [cleanOutcome] : [.failed]
-                case .statusWordDamaged: want = readsEFDIR || pinStatusStep ? [cleanOutcome] : [.failed]
+                case .muteOnce, .truncated: want = [.failed]
+                case .statusWordDamaged: want = pinStatusStep ? [cleanOutcome] : [.failed]
                 }
                 if !want.contains(outcome) {
                     failures.append("k=\(k) \(column) (\(clean.commands[k - 1].prefix(4).hexString(separator: " "))): expected \(want.map(\.rawValue).sorted()), got \(outcome.rawValue) — \(run.result.detail)")

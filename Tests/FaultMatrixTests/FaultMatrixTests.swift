@@ -124,7 +124,7 @@ struct FaultMatrixTests {
         let cleanCard = try clean.result.get()
         let cleanCommands = Self.commands(clean.transcript)
         let n = cleanCommands.count
-        // vitale2: SELECT VITALE, POINTERS, BENEF, CARTE, AMO, AMC, SELECT MF_VITALE, IDENT
+        // vitale2: IDENT (2 READ BINARY), SELECT VITALE, BENEF (2), CARTE, AMO, AMC (VitaleTests has the exact bytes)
         if expectedAPDUs > 0 { #expect(n == expectedAPDUs) }
         #expect(n >= 3)
         var cells = 0
