@@ -22,8 +22,12 @@ public enum PCSCShareMode: Sendable, Hashable {
 
 /// One PC/SC reader slot as a `CardTransport`: connect, transmit, control, transactions, disconnect.
 ///
-/// Every pcsc-lite call runs on the connection's own thread, which owns its own `SCARDCONTEXT`
-/// (spec note §3.1 threading rule). Recovery follows spec note §3.2:
+/// An actor that runs on the connection's own thread: its executor is a dedicated thread that owns its own
+/// `SCARDCONTEXT` (spec note §3.1 threading rule), so every pcsc-lite call, blocking ones included, runs there and
+/// never on Swift's cooperative pool. A call from another task hops to that thread and back (two thread wake-ups);
+/// `withSession` runs a whole exchange on the thread, where each `transmit` costs no hop at all.
+///
+/// Recovery follows spec note §3.2:
 /// - `SCARD_W_RESET_CARD`: the connection is re-established with `SCardReconnect(…, SCARD_LEAVE_CARD)` and the
 ///   call throws `TransportError.cardReset`; the caller replays its set-up (SELECT, PIN) — the APDU is never resent.
 /// - `SCARD_W_REMOVED_CARD`: the handle is dropped, the call throws `cardRemoved`; `connect` works again after
@@ -32,21 +36,33 @@ public enum PCSCShareMode: Sendable, Hashable {
 /// - `SCARD_E_NO_SERVICE` / `SCARD_E_SERVICE_STOPPED` / `SCARD_F_COMM_ERROR`: the context is rebuilt on the next
 ///   call; the call throws `serviceUnavailable`.
 /// - `SCARD_W_SECURITY_VIOLATION` (polkit): `permissionDenied`.
-public final class PCSCCard: CardTransport, @unchecked Sendable {
-    public let readerName: String
+public actor PCSCCard: CardTransport {
+    public nonisolated let readerName: String
     /// The share mode used by `connect`.
-    public let shareMode: PCSCShareMode
+    public nonisolated let shareMode: PCSCShareMode
     /// How many times a sharing violation is retried before `busy` is thrown.
-    public let sharingRetries: Int
+    public nonisolated let sharingRetries: Int
 
-    private let thread: PCSCThread
-    // Fields below are touched only on `thread`.
+    /// The receive buffer's size: the longest R-APDU (65536 data bytes + SW1-SW2) plus room for a reader's extra.
+    static let receiveCapacity = 65538 + 16
+
+    private nonisolated let thread: PCSCThread
+    /// One receive buffer for the connection's lifetime (no allocation and no zero-fill per APDU).
+    private nonisolated(unsafe) let receiveBuffer: UnsafeMutablePointer<UInt8>
     private var handle: SCARDHANDLE = 0
     private var activeProtocol: DWORD = 0
     private var preferredMask: DWORD = 0
     private var atr: [UInt8] = []
     private var cachedFeatures: PCSCFeatureList? = nil
     private var cachedProperties: PCSCTLVProperties? = nil
+    /// The card whose session the current task is in (nested sessions join it; a cancelled task's `transmit`
+    /// throws `cancelled` there).
+    @TaskLocal static var activeSession: ObjectIdentifier? = nil
+    /// A task's session is open on this card; the other tasks' sessions wait in `sessionWaiters`.
+    private var sessionOpen = false
+    private var sessionWaiters: [CheckedContinuation<Void, Never>] = []
+    /// The open session holds the PC/SC transaction.
+    private var sessionHoldsTransaction = false
 
     /// - Parameters:
     ///   - readerName: the PC/SC reader name, e.g. `Virtual PCD 00 00`.
@@ -57,15 +73,27 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
         self.shareMode = shareMode
         self.sharingRetries = max(0, sharingRetries)
         self.thread = PCSCThread(name: "carte.pcsc.card")
+        self.receiveBuffer = .allocate(capacity: Self.receiveCapacity)
     }
 
     deinit {
         let t = thread
         let h = handle
+        receiveBuffer.deallocate()
         t.enqueue { if h != 0 { _ = SCardDisconnect(h, DWORD(SCARD_LEAVE_CARD)) } }
         t.shutdown()
     }
 
+    /// Whether the caller runs on the connection's thread (tests, preconditions).
+    nonisolated var isOnConnectionThread: Bool { thread.isCurrent }
+
+    /// The connection's thread as the actor's executor.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
+
+    /// The connection's thread as a task executor: code run under
+    /// `withTaskExecutorPreference(card.taskExecutor) { … }` (an `APDUChannel`, a card-application session) runs on
+    /// that thread, so its calls into this card cost no thread switch. `withSession` sets it for its body.
+    public nonisolated var taskExecutor: any TaskExecutor { thread }
     /// Picks a reader for a command-line tool: `reader` when given (it must exist; a prefix of a reader name is
     /// accepted when it designates exactly one), otherwise the first reader holding a card.
     /// - Returns: an unconnected `PCSCCard` (call `connect`).
@@ -93,19 +121,17 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
     /// a plain short-APDU contact reader.
     public var capabilities: ReaderCapabilities {
         get async {
-            await thread.run { [self] in
-                let features = (try? self.queryFeatures().get()) ?? PCSCFeatureList()
-                let props = self.cachedProperties
-                var caps = ReaderCapabilities.shortAPDU
-                caps.hasPinpad = features.hasPinpad
-                caps.isContactless = ContactlessATR.isContactless(self.atr)
-                if let max = props?.maxAPDUDataSize, max > 255 {
-                    caps.supportsExtendedLength = true
-                    caps.maxCommandLength = min(max, 65535) + 9
-                    caps.maxResponseLength = min(max, 65536) + 2
-                }
-                return caps
+            let features = (try? queryFeatures().get()) ?? PCSCFeatureList()
+            let props = cachedProperties
+            var caps = ReaderCapabilities.shortAPDU
+            caps.hasPinpad = features.hasPinpad
+            caps.isContactless = ContactlessATR.isContactless(atr)
+            if let max = props?.maxAPDUDataSize, max > 255 {
+                caps.supportsExtendedLength = true
+                caps.maxCommandLength = min(max, 65535) + 9
+                caps.maxResponseLength = min(max, 65536) + 2
             }
+            return caps
         }
     }
 
@@ -115,60 +141,109 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
     ///   silent success with another one), `noCard`, `cardMute`, `readerGone`, `busy` (after bounded retries),
     ///   `serviceUnavailable`, `permissionDenied`.
     public func connect(preferred: Set<TransmissionProtocol>) async throws(TransportError) -> CardConnectionInfo {
-        try await thread.run { [self] in self.connectOnThread(preferred: preferred) }.get()
+        try connectOnThread(preferred: preferred).get()
     }
 
     /// Connects to the reader alone (`SCARD_SHARE_DIRECT`, no protocol), for control commands without a card.
     public func connectDirect() async throws(TransportError) {
-        try await thread.run { [self] () -> Result<Void, TransportError> in
-            if self.handle != 0 { return .success(()) }
-            let rv = self.rawConnect(share: DWORD(SCARD_SHARE_DIRECT), mask: 0)
-            return rv == Int(SCARD_S_SUCCESS) ? .success(()) : .failure(self.error(rv))
-        }.get()
+        if handle != 0 { return }
+        let rv = rawConnect(share: DWORD(SCARD_SHARE_DIRECT), mask: 0)
+        guard rv == Int(SCARD_S_SUCCESS) else { throw error(rv) }
     }
 
     /// Sends one C-APDU (`SCardTransmit`) with the PCI of the active protocol; answers up to 65538 bytes.
+    ///
+    /// From another task this hops to the connection's thread and back; inside `withSession` (or under
+    /// `withTaskExecutorPreference(taskExecutor)`) it runs where the caller already is. Inside a session, a cancelled
+    /// task's next call throws `cancelled` before anything is sent (an exchange under way always completes:
+    /// `SCardTransmit` cannot be interrupted).
+    /// - Parameter command: the C-APDU bytes (4…65544), sent as they are, without copy.
+    /// - Returns: the R-APDU bytes (data ‖ SW1 SW2, ≥ 2 bytes).
     /// - Throws: `cardReset` (reconnected with LEAVE_CARD; replay set-up), `cardRemoved`, `cardMute`, `readerGone`,
-    ///   `serviceUnavailable`, `failed` when not connected.
+    ///   `serviceUnavailable`, `cancelled` (in a session only), `failed` when not connected.
     public func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] {
-        try await thread.run { [self] in self.transmitOnThread(command) }.get()
+        if Task.isCancelled && Self.activeSession == ObjectIdentifier(self) { throw .cancelled }
+        return try transmitOnThread(command).get()
     }
 
     /// `SCardControl` with the ioctl `code` (take it from `readerFeatures()`, never hard-code it). Without a card
     /// connection, a temporary direct connection is used.
     /// - Throws: `notSupported` when the reader refuses the code, other `TransportError`s as for transmit.
     public func control(code: UInt32, data: [UInt8]) async throws(TransportError) -> [UInt8] {
-        try await thread.run { [self] in self.controlOnThread(code: code, data: data) }.get()
+        try controlOnThread(code: code, data: data).get()
     }
 
     /// `SCardBeginTransaction`, with the sharing-violation retry and the reset recovery of `transmit`.
     public func beginTransaction() async throws(TransportError) {
-        try await thread.run { [self] () -> Result<Void, TransportError> in
-            guard self.handle != 0 else { return .failure(.failed("not connected to \(self.readerName)")) }
-            var attempt = 0
-            while true {
-                let rv = Int(SCardBeginTransaction(self.handle))
-                if rv == Int(SCARD_S_SUCCESS) { return .success(()) }
-                if rv == Int(SCARD_E_SHARING_VIOLATION) && attempt < self.sharingRetries {
-                    usleep(UInt32(50_000 << attempt))
-                    attempt += 1
-                    continue
-                }
-                return .failure(self.handleFailure(rv))
-            }
-        }.get()
+        try beginTransactionOnThread().get()
     }
 
     /// `SCardEndTransaction(…, SCARD_LEAVE_CARD)`. Errors are ignored (a removed card ends the transaction).
     public func endTransaction() async {
-        await thread.run { [self] in
-            if self.handle != 0 { _ = SCardEndTransaction(self.handle, DWORD(SCARD_LEAVE_CARD)) }
-        }
+        endTransactionOnThread()
     }
 
     /// `SCardDisconnect` with `disposition` (leave, reset, unpower).
     public func disconnect(_ disposition: CardDisposition) async {
-        await thread.run { [self] in self.dropHandle(disposition) }
+        dropHandle(disposition)
+    }
+
+    // MARK: Sessions on the connection's thread
+
+    /// Runs `body` on the connection's own thread, isolated to this card, inside a PC/SC transaction
+    /// (`SCardBeginTransaction` … `SCardEndTransaction(SCARD_LEAVE_CARD)`, PC/SC part 5 §3.1.4) unless
+    /// `transaction` is false.
+    ///
+    /// Inside `body`, `card.transmit` (and every other call on this card) runs with no thread switch, and the
+    /// task prefers the card's executor (`taskExecutor`), so nonisolated code and default actors the body calls
+    /// (an `APDUChannel` over this card, a card-application session) run on the same thread too. Keep the body to
+    /// card work: it holds the connection's thread, like every pcsc-lite call does.
+    ///
+    /// Sessions of one card are exclusive: another task's session waits until this one ends (a session opened
+    /// inside this one, by the same task or its child tasks, joins it). The transaction ends whatever happens: when
+    /// `body` returns, throws, or its task is cancelled. Another connection (this process or another) cannot
+    /// interleave commands in a transaction; a lone `transmit` from another task on this same `PCSCCard` still may,
+    /// at the body's suspension points.
+    /// - Parameters:
+    ///   - transaction: take a PC/SC transaction for the session (default true; a nested session joins the
+    ///     transaction of the outer one, or takes one if the outer has none).
+    ///   - body: the exchange; receives this card, isolated.
+    /// - Returns: what `body` returns.
+    /// - Throws: `TransportError.cancelled` when the task is cancelled before the session starts (and from a
+    ///   `transmit` inside it once cancelled), `failed` when not connected, `busy` / `cardRemoved` / `cardReset` /
+    ///   `serviceUnavailable` from `SCardBeginTransaction`; otherwise what `body` throws, unchanged.
+    public func withSession<T: Sendable>(
+        transaction: Bool = true, _ body: @Sendable (isolated PCSCCard) async throws -> T
+    ) async throws -> T {
+        if Task.isCancelled { throw TransportError.cancelled }
+        let me = ObjectIdentifier(self)
+        let nested = Self.activeSession == me
+        if !nested {
+            while sessionOpen { await withCheckedContinuation { sessionWaiters.append($0) } }
+            sessionOpen = true
+        }
+        defer {
+            if !nested {
+                sessionOpen = false
+                if !sessionWaiters.isEmpty { sessionWaiters.removeFirst().resume() }
+            }
+        }
+        if Task.isCancelled { throw TransportError.cancelled }
+        let owns = transaction && !sessionHoldsTransaction
+        if owns {
+            try beginTransactionOnThread().get()
+            sessionHoldsTransaction = true
+        }
+        defer {
+            if owns {
+                sessionHoldsTransaction = false
+                endTransactionOnThread()
+            }
+        }
+        if nested { return try await body(self) }
+        return try await Self.$activeSession.withValue(me) {
+            try await withTaskExecutorPreference(thread, isolation: self) { try await body(self) }
+        }
     }
 
     // MARK: Reader features (PC/SC v2 part 10)
@@ -177,13 +252,13 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
     /// request has no features (an empty list).
     /// - Throws: `serviceUnavailable`, `readerGone`, `permissionDenied`.
     public func readerFeatures() async throws(TransportError) -> PCSCFeatureList {
-        try await thread.run { [self] in self.queryFeatures() }.get()
+        try queryFeatures().get()
     }
 
     /// The reader's GET_TLV_PROPERTIES answer, or `nil` when the reader does not offer the feature.
     public func tlvProperties() async throws(TransportError) -> PCSCTLVProperties? {
         _ = try await readerFeatures()
-        return await thread.run { [self] in self.cachedProperties }
+        return cachedProperties
     }
 
     /// Verifies a PIN on the reader's keypad (VERIFY_PIN_DIRECT). The PIN never passes through this process.
@@ -217,7 +292,7 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
     ///   ("UID not available").
     /// - Throws: `notSupported` for a contact card; transport errors as for `transmit`.
     public func contactlessUID() async throws(TransportError) -> [UInt8]? {
-        let currentATR = await thread.run { [self] in self.atr }
+        let currentATR = atr
         guard ContactlessATR.isContactless(currentATR) else {
             throw .notSupported("get UID (FF CA) on a contact card")
         }
@@ -230,6 +305,25 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
     }
 
     // MARK: - On the connection thread
+
+    private func beginTransactionOnThread() -> Result<Void, TransportError> {
+        guard handle != 0 else { return .failure(.failed("not connected to \(readerName)")) }
+        var attempt = 0
+        while true {
+            let rv = Int(SCardBeginTransaction(handle))
+            if rv == Int(SCARD_S_SUCCESS) { return .success(()) }
+            if rv == Int(SCARD_E_SHARING_VIOLATION) && attempt < sharingRetries {
+                usleep(UInt32(50_000 << attempt))
+                attempt += 1
+                continue
+            }
+            return .failure(handleFailure(rv))
+        }
+    }
+
+    private func endTransactionOnThread() {
+        if handle != 0 { _ = SCardEndTransaction(handle, DWORD(SCARD_LEAVE_CARD)) }
+    }
 
     private func error(_ rv: Int, requested: Set<TransmissionProtocol> = [], available: Set<TransmissionProtocol> = [])
         -> TransportError
@@ -319,16 +413,16 @@ public final class PCSCCard: CardTransport, @unchecked Sendable {
         case DWORD(SCARD_PROTOCOL_T1): pci = g_rgSCardT1Pci
         default: pci = g_rgSCardRawPci
         }
-        var recv = [UInt8](repeating: 0, count: 65538 + 16)
-        var recvLen = DWORD(recv.count)
-        let rv = Int(SCardTransmit(handle, &pci, command, DWORD(command.count), nil, &recv, &recvLen))
+        var recvLen = DWORD(Self.receiveCapacity)
+        let rv = Int(SCardTransmit(handle, &pci, command, DWORD(command.count), nil, receiveBuffer, &recvLen))
         guard rv == Int(SCARD_S_SUCCESS) else { return .failure(handleFailure(rv)) }
         if recvLen < 2 {
             // No SW1-SW2: vpcd answers an empty R-APDU when its card vanishes mid-command.
             if probeRemoval() { return .failure(.cardRemoved) }
             return .failure(.failed("the reader returned \(recvLen) byte(s) without a status word"))
         }
-        return .success(Array(recv.prefix(Int(recvLen))))
+        let n = Int(min(recvLen, DWORD(Self.receiveCapacity)))
+        return .success(Array(UnsafeBufferPointer(start: receiveBuffer, count: n)))
     }
 
     private func controlOnThread(code: UInt32, data: [UInt8]) -> Result<[UInt8], TransportError> {

@@ -10,7 +10,8 @@ import VirtualPCD
 #endif
 
 /// The figures measured through the real pcscd + vpcd (issue 9): `host` (per-APDU round trip for our Swift
-/// stack, a C program doing the bare `SCardTransmit` loop, and python3-pyscard; median of many, ratios in the same
+/// stack — `PCSCCard.transmit` in a `withSession`, plus, for information, the same APDU through `APDUChannel` in a
+/// session and a lone `transmit` from a pool task —, a C program doing the bare `SCardTransmit` loop, and python3-pyscard; median of many, ratios in the same
 /// run; goal ours ≤ 1.10 × C) and `peers` (OpenSC's pkcs11-tool "list certificates, log in, sign" vs our stack on
 /// the same simulated CPS3; APDUs and bytes from the simulator's transcript; goal ours ≤ 0.6 × OpenSC's APDUs).
 ///
@@ -90,7 +91,52 @@ public enum HostBenchmark {
 
     static func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
 
+    /// Rounds: each implementation runs `count` round trips once per round, one after the other, so a change in the
+    /// machine's load hits all of them; a figure is the median of its per-round medians.
+    public static let rounds = 5
+    /// Unmeasured round trips before the first round (pcscd's and the simulator's first contact).
+    static let warmUp = 100
+
+    /// `count` round trips of `send`, each timed with ContinuousClock; nanoseconds. Runs in the caller's isolation
+    /// (inside a session: on the card's thread).
+    static func timed(isolation: isolated (any Actor)? = #isolation, _ send: () async throws -> Void) async rethrows
+        -> [Double]
+    {
+        let clock = ContinuousClock()
+        var t: [Double] = []
+        t.reserveCapacity(count)
+        for _ in 0..<count {
+            let s = clock.now
+            try await send()
+            t.append(INSCBatchBenchmark.seconds(clock.now - s) * 1e9)
+        }
+        return t
+    }
+
+    /// Runs `measure` again once when another application reset the card under it (`cardReset`: the binding has
+    /// already reconnected; SELECT MF needs no set-up). pcscd may be shared with other test runs.
+    static func againAfterReset<T>(isolation: isolated (any Actor)? = #isolation, _ measure: () async throws -> T)
+        async throws -> T
+    {
+        do {
+            return try await measure()
+        } catch TransportError.cardReset {
+            return try await measure()
+        } catch CardError.transport(.cardReset) {
+            return try await measure()
+        }
+    }
+
+    static func microseconds(_ ns: Double) -> Double { (ns / 10).rounded() / 100 }
+    static func ratio(_ a: Double, _ b: Double) -> Double { (a / b * 100).rounded() / 100 }
+
     /// The `host` figure.
+    ///
+    /// - `swift`: `PCSCCard.transmit` inside `withSession(transaction: false)` (no PC/SC transaction, like the C
+    ///   loop): the card's thread runs the loop, no hop per APDU. This is the figure against the goal.
+    /// - `swiftPipeline`: `APDUChannel.send` (SELECT as a `CommandAPDU`) over the same card in a session.
+    /// - `swiftUnscoped`: a lone `transmit` from a task on the cooperative pool (a hop to the card's thread and back).
+    /// - `c`: `C/pcsc_loop.c` compiled here with `cc -O2`; `pyscard`: python3-pyscard's `transmit`.
     public static func run() async -> [String: Any] {
         if let why = unavailable() { return ["skipped": why] }
         let counter = Counter()
@@ -98,53 +144,92 @@ public enum HostBenchmark {
             return ["skipped": "no card reachable through pcscd as '\(readerName)' after attaching one to vpcd port \(port)"]
         }
         defer { client.stop() }
-        var out: [String: Any] = ["reader": readerName, "roundTrips": count, "apdu": apdu.hexString()]
+        var out: [String: Any] = [
+            "reader": readerName, "roundTrips": count, "rounds": rounds, "apdu": apdu.hexString(),
+            "method": "per implementation, the median of \(rounds) per-round medians of \(count) round trips; rounds interleave the implementations",
+        ]
+        let apdu = Self.apdu
+        let command = CommandAPDU(ins: 0xA4, p1: 0x00, p2: 0x0C, data: [0x3F, 0x00])
+        guard let channel = try? await APDUChannel.connect(transport, preferred: [.t0, .t1]),
+            (try? await againAfterReset {
+                try await transport.withSession(transaction: false) { card -> Int in
+                    for _ in 0..<warmUp { _ = try await card.transmit(apdu) }
+                    return warmUp
+                }
+            }) != nil
+        else { return ["skipped": "SCardTransmit failed through our stack"] }
+        let cBinary = buildCLoop()
+        if cBinary == nil { out["cSkipped"] = "cc -lpcsclite could not build Benchmarks/C/pcsc_loop.c" }
+        defer { if let cBinary { try? FileManager.default.removeItem(atPath: cBinary) } }
+        // python3-pyscard: Debian's interpreter (/usr/bin/python3), where the python3-pyscard package installs.
+        let python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : findExecutable("python3")
 
-        // Our Swift stack: PCSCCard.transmit (SCardTransmit on its thread), ContinuousClock around each call.
-        let clock = ContinuousClock()
-        var swift: [Double] = []
-        for _ in 0..<count {
-            let s = clock.now
-            guard (try? await transport.transmit(apdu)) != nil else { return ["skipped": "SCardTransmit failed through our stack"] }
-            swift.append(INSCBatchBenchmark.seconds(clock.now - s) * 1e9)
+        var perRound: [String: [Double]] = [:]
+        for _ in 0..<rounds {
+            do {
+                let session = try await againAfterReset {
+                    try await transport.withSession(transaction: false) { card in
+                        try await timed { _ = try await card.transmit(apdu) }
+                    }
+                }
+                perRound["swift", default: []].append(median(session))
+                let pipeline = try await againAfterReset {
+                    try await transport.withSession(transaction: false) { _ in
+                        try await timed { _ = try await channel.send(command) }
+                    }
+                }
+                perRound["swiftPipeline", default: []].append(median(pipeline))
+                let unscoped = try await againAfterReset { try await timed { _ = try await transport.transmit(apdu) } }
+                perRound["swiftUnscoped", default: []].append(median(unscoped))
+            } catch {
+                return ["skipped": "SCardTransmit failed through our stack: \(error)"]
+            }
+            if let cBinary {
+                let r = runProcess(cBinary, [readerName, String(count), apdu.hexString()])
+                if r.status == 0, let c = field(r.stdout, "median_ns") { perRound["c", default: []].append(c) }
+            }
+            if let python {
+                let p = runProcess(python, ["-c", pyscardLoop, readerName, String(count), apdu.hexString()])
+                if p.status == 0, let py = field(p.stdout, "median_ns") {
+                    perRound["pyscard", default: []].append(py)
+                } else {
+                    out["pyscardSkipped"] = "python3-pyscard failed: \(p.stderr.suffix(200))"
+                }
+            }
         }
         await transport.disconnect(.leave)
-        let swiftNs = median(swift)
-        out["swiftMedianMicroseconds"] = (swiftNs / 10).rounded() / 100
 
-        // The C loop, compiled here.
-        if let c = cLoop() {
-            out["cMedianMicroseconds"] = (c / 10).rounded() / 100
-            out["swiftToC"] = (swiftNs / c * 100).rounded() / 100
-        } else {
-            out["cSkipped"] = "cc -lpcsclite could not build or run Benchmarks/C/pcsc_loop.c"
+        var figure: [String: Double] = [:]
+        for (name, medians) in perRound where medians.count == rounds {
+            figure[name] = median(medians)
+            out[name + "MedianMicroseconds"] = microseconds(median(medians))
         }
-        // python3-pyscard: Debian's interpreter (/usr/bin/python3), where the python3-pyscard package installs.
-        if let py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : findExecutable("python3") {
-            let p = runProcess(py, ["-c", pyscardLoop, readerName, String(count), apdu.hexString()])
-            if p.status == 0, let pyNs = field(p.stdout, "median_ns") {
-                out["pyscardMedianMicroseconds"] = (pyNs / 10).rounded() / 100
-                if let c = out["cMedianMicroseconds"] as? Double { out["pyscardToC"] = (pyNs / 1000 / c * 100).rounded() / 100 }
-            } else {
-                out["pyscardSkipped"] = "python3-pyscard failed: \(p.stderr.suffix(200))"
+        if let c = figure["c"] {
+            for name in ["swift", "swiftPipeline", "swiftUnscoped", "pyscard"] {
+                if let v = figure[name] { out[name + "ToC"] = ratio(v, c) }
             }
+            if let s = perRound["swift"], let cs = perRound["c"], s.count == cs.count {
+                let r = zip(s, cs).map { $0 / $1 }
+                out["swiftToCRoundRange"] = [ratio(r.min()!, 1), ratio(r.max()!, 1)]
+            }
+        } else if out["cSkipped"] == nil {
+            out["cSkipped"] = "the C loop failed through pcscd"
         }
         out["goal"] = "swiftToC ≤ 1.10"
         out["build"] = CarteBench.buildConfiguration
         return out
     }
 
-    /// Median round trip of `C/pcsc_loop.c`, nanoseconds.
-    static func cLoop() -> Double? {
+    /// Compiles `C/pcsc_loop.c` (`cc -O2`, `pkg-config --cflags libpcsclite`, `-lpcsclite`) into a temporary file.
+    /// - Returns: the binary's path (the caller removes it), or nil when there is no compiler or it fails.
+    static func buildCLoop() -> String? {
         guard let cc = findExecutable("cc"), let source = Bundle.module.url(forResource: "pcsc_loop", withExtension: "c")
         else { return nil }
         let binary = FileManager.default.temporaryDirectory.appendingPathComponent("carte-pcsc-loop-\(getpid())").path
-        defer { try? FileManager.default.removeItem(atPath: binary) }
         let cflags = runProcess(findExecutable("pkg-config") ?? "/usr/bin/pkg-config", ["--cflags", "libpcsclite"])
             .stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
         guard runProcess(cc, ["-O2"] + cflags + [source.path, "-lpcsclite", "-o", binary]).status == 0 else { return nil }
-        let r = runProcess(binary, [readerName, String(count), apdu.hexString()])
-        return r.status == 0 ? field(r.stdout, "median_ns") : nil
+        return binary
     }
 
     static func field(_ text: String, _ name: String) -> Double? {
@@ -154,16 +239,20 @@ public enum HostBenchmark {
         return nil
     }
 
-    /// The same loop with pyscard (`smartcard.System.readers`, `createConnection`, `transmit`).
+    /// The same loop with pyscard (`smartcard.System.readers`, `createConnection`, `transmit`). It leaves the card
+    /// as it is on disconnect, like the C loop (pyscard's default, SCARD_UNPOWER_CARD, would reset the card under the
+    /// next round's connections).
     static let pyscardLoop = """
         import sys, time
         from smartcard.System import readers
+        from smartcard.scard import SCARD_LEAVE_CARD
         name, count, apdu = sys.argv[1], int(sys.argv[2]), list(bytes.fromhex(sys.argv[3]))
         r = [x for x in readers() if str(x) == name][0]
-        c = r.createConnection(); c.connect()
+        c = r.createConnection(); c.connect(disposition=SCARD_LEAVE_CARD)
         t = []
         for _ in range(count):
             s = time.perf_counter_ns(); c.transmit(apdu); t.append(time.perf_counter_ns() - s)
+        c.disconnect()
         t.sort(); print("median_ns=%d min_ns=%d count=%d" % (t[count // 2], t[0], count))
         """
 
