@@ -94,6 +94,8 @@ public actor PCSCCard: CardTransport {
     /// `withTaskExecutorPreference(card.taskExecutor) { … }` (an `APDUChannel`, a card-application session) runs on
     /// that thread, so its calls into this card cost no thread switch. `withSession` sets it for its body.
     public nonisolated var taskExecutor: any TaskExecutor { thread }
+    /// `CardTransport.preferredTaskExecutor`: the connection's thread.
+    public nonisolated var preferredTaskExecutor: (any TaskExecutor)? { thread }
     /// Picks a reader for a command-line tool: `reader` when given (it must exist; a prefix of a reader name is
     /// accepted when it designates exactly one), otherwise the first reader holding a card.
     /// - Returns: an unconnected `PCSCCard` (call `connect`).

@@ -33,6 +33,27 @@ public protocol CardTransport: AnyObject, Sendable {
 
     /// Disconnects; `disposition` says what happens to the card.
     func disconnect(_ disposition: CardDisposition) async
+
+    /// The executor on which this transport answers without a thread hop (the PC/SC binding: the connection's own
+    /// thread), or nil. A whole card flow run under `withTaskExecutorPreference(transport.preferredTaskExecutor)`
+    /// saves two thread wake-ups per APDU (`CardTransport.runFlow`). Default: nil.
+    var preferredTaskExecutor: (any TaskExecutor)? { get }
+}
+
+extension CardTransport {
+    public var preferredTaskExecutor: (any TaskExecutor)? { nil }
+
+    /// Runs a card flow (a session over this transport: `VitaleSession`, `CPSSession`, an `APDUChannel`…) with the
+    /// transport's `preferredTaskExecutor` as the task's preferred executor, so that each APDU goes to the reader
+    /// from the thread that owns it instead of hopping there and back (issue 9's host figure, docs/benchmarks.md).
+    /// Errors from `body` come through unchanged.
+    public func runFlow<T, E: Error>(_ body: () async throws(E) -> T) async throws(E) -> T {
+        guard let executor = preferredTaskExecutor else { return try await body() }
+        let r: Result<T, E> = await withTaskExecutorPreference(executor) {
+            do throws(E) { return .success(try await body()) } catch { return .failure(error) }
+        }
+        return try r.get()
+    }
 }
 
 extension CardTransport {
