@@ -35,6 +35,7 @@ enum TerminalAPIBodies {
             throw .badRequest("the JSON body has no '\(key.stringValue)'")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            guard !path.isEmpty else { throw .badRequest("the JSON body must be an object") }
             throw .badRequest("the JSON body has a value of the wrong type at '\(path)'")
         } catch {
             throw .badRequest("the body is not JSON of the expected shape")
