@@ -1,6 +1,6 @@
 import Authentication
 import CPS
-import CardSimulator
+@testable import CardSimulator
 import Foundation
 import ISO7816
 import Synchronization
@@ -15,8 +15,9 @@ import Vitale
 /// simulated pinpad; `VitaleCardFlow` on the contact reader). For each APDU index k of the clean session (N from
 /// that run) and each fault at k, on a fresh service: the session ends in the exact state with the exact event
 /// (refusal with its typed reason, or the removal ending the session), the service keeps running, the reader is
-/// released (no transaction held, no session left), the card's PIN counter is untouched (the PIN is right, and it
-/// is presented at most once), and a new insertion in the same reader completes a full session. Virtual time: the
+/// released (no transaction held, no session left), the PIN is presented at most once and the card's PIN counter
+/// moved only when a wrong PIN's VERIFY reached the card and was processed (CPS with the right and a wrong PIN), and
+/// a new insertion of the same card in the same reader completes a full session. Virtual time: the
 /// service clock never moves (no timeout fires) and the simulated card's waiting times are virtual. Each service
 /// has its own certificate cache: the faulted session reads the certificates (cold), the next one uses the cache.
 @Suite("Fault-injection matrix: service full session")
@@ -181,26 +182,31 @@ struct ServiceSessionMatrixTests {
         return n
     }
 
-    static func professionalPIN() throws -> String {
+    /// The persona's PIN, or a wrong one (its last digit changed).
+    static func professionalPIN(right: Bool) throws -> String {
         guard case .professional(let p) = try PersonaCatalog.persona(cpsPersona) else {
             throw CardError.emptyRead(offset: 0)
         }
-        return String(decoding: p.pin.asciiBytes, as: UTF8.self)
+        var pin = p.pin.asciiBytes
+        if !right { pin[pin.count - 1] = pin[pin.count - 1] == 0x30 ? 0x31 : 0x30 }
+        return String(decoding: pin, as: UTF8.self)
     }
 
     /// One CPS session on the pinpad reader of `h`: PIN typed ahead on the pinpad, the held card inserted with
-    /// `plan` set. Returns its end, its events and the C-APDUs sent.
-    static func cpsSession(_ h: Harness, _ holder: CardHolder, plan: FaultPlan, session: String) async throws
-        -> (SessionEnd, [TerminalEvent], [[UInt8]])
+    /// `plan` set. Returns its end, its events, the C-APDUs sent, and how many keypad entries typed for an earlier
+    /// session were still queued in the simulated pinpad (dropped first, so that this session uses its own PIN).
+    static func cpsSession(_ h: Harness, _ holder: CardHolder, pin: String, plan: FaultPlan, session: String)
+        async throws -> (SessionEnd, [TerminalEvent], [[UInt8]], stale: Int)
     {
         let reader = try await h.reader(pinpad)
+        let stale = await reader.dropKeypad()
         await reader.resetStatistics()
         await reader.setFaultPlan(plan)
-        try await h.pool.typeOnPinpad(reader: pinpad, digits: try professionalPIN())
+        try await h.pool.typeOnPinpad(reader: pinpad, digits: pin)
         let from = h.recorder.count
         await h.pool.insertHeld(reader: pinpad, persona: cpsPersona, card: holder)
         let (end, events) = await h.end(of: session, from: from)
-        return (end, events, await commands(reader))
+        return (end, events, await commands(reader), stale)
     }
 
     static func vitaleSession(_ h: Harness, plan: FaultPlan, session: String) async throws
@@ -241,27 +247,53 @@ struct ServiceSessionMatrixTests {
         }
     }
 
-    @Test("Service, CPS session on the pinpad: every fault at every APDU ends the session right, and the next one completes")
-    func cpsSessionMatrix() async throws {
-        // The clean session: inserted → recognised → PIN on the pinpad → authenticated → removed.
+    /// Whether the card processed the VERIFY at index `v` (1-based) of a session faulted by `column` at `k`: before
+    /// k always; at k only when the answer was damaged after processing; after k unless the card stayed mute (and
+    /// nothing is sent after a removal).
+    static func verifyProcessed(at v: Int, column: Column, k: Int) -> Bool {
+        if v < k { return true }
+        if v == k { return column == .truncated || column == .statusWordDamaged }
+        return column != .muteFromK && column != .removedBefore
+    }
+
+    @Test(
+        "Service, CPS session on the pinpad: every fault at every APDU ends the session right, and the next one completes",
+        arguments: [true, false])
+    func cpsSessionMatrix(rightPIN: Bool) async throws {
+        // The clean session: inserted → recognised → PIN on the pinpad → authenticated (or refused, wrong PIN).
+        let pin = try Self.professionalPIN(right: rightPIN)
+        let rightPin = try Self.professionalPIN(right: true)
+        let maxTries = try await Self.triesLeft(CardHolder(try PersonaCatalog.makeCard(persona: Self.cpsPersona)))
         let h0 = try await Harness.start()
         let cleanHolder = CardHolder(try PersonaCatalog.makeCard(persona: Self.cpsPersona))
-        let (cleanEnd, cleanEvents, clean) = try await Self.cpsSession(h0, cleanHolder, plan: .none, session: "r1-1")
-        #expect(cleanEvents.map(\.type) == [.cardInserted, .cardRecognised, .pinRequested, .authenticated])
-        guard case .authenticated(let identity) = cleanEnd else {
-            Issue.record("the clean CPS session ended with \(cleanEnd)")
-            await h0.stop()
+        let (cleanEnd, cleanEvents, clean, _) = try await Self.cpsSession(
+            h0, cleanHolder, pin: pin, plan: .none, session: "r1-1")
+        #expect(cleanEvents.map(\.type) == [.cardInserted, .cardRecognised, .pinRequested, rightPIN ? .authenticated : .refused])
+        #expect(try await h0.removeAndSettle(Self.pinpad, session: "r1-1"))
+        // The authenticated identity, for the next insertions (always with the right PIN).
+        let (authenticated, _, _, _) = try await Self.cpsSession(h0, cleanHolder, pin: rightPin, plan: .none, session: "r1-2")
+        #expect(try await h0.removeAndSettle(Self.pinpad, session: "r1-2"))
+        await h0.stop()
+        guard case .authenticated(let identity) = authenticated else {
+            Issue.record("the clean CPS session ended with \(authenticated)")
             return
         }
         #expect(identity.nom == "MOREAU" && identity.rpps == "99700567890")
-        #expect(try await h0.removeAndSettle(Self.pinpad, session: "r1-1"))
-        await h0.stop()
-        let maxTries = try await Self.triesLeft(CardHolder(try PersonaCatalog.makeCard(persona: Self.cpsPersona)))
+        if rightPIN {
+            #expect(cleanEnd == authenticated)
+        } else {
+            #expect(cleanEnd == .refused(.wrongPin))
+            #expect(cleanEvents.last?.triesLeft == maxTries - 1)
+        }
         let n = clean.count
-        #expect(clean.contains(where: Self.isVerifyWithPIN), "the clean session sent no VERIFY with the PIN")
-        #expect(n >= 5)
+        guard let verifyIndex = clean.firstIndex(where: Self.isVerifyWithPIN).map({ $0 + 1 }) else {
+            Issue.record("the clean session sent no VERIFY with the PIN")
+            return
+        }
+        #expect(rightPIN ? n > verifyIndex : n == verifyIndex)
 
         var cells = 0
+        var staleSessions = 0
         var failures: [String] = []
         for k in 1...n {
             for column in Column.allCases {
@@ -269,7 +301,8 @@ struct ServiceSessionMatrixTests {
                 let cell = "k=\(k) \(column) (\(clean[k - 1].prefix(4).hexString(separator: " ")))"
                 let h = try await Harness.start()
                 let holder = CardHolder(try PersonaCatalog.makeCard(persona: Self.cpsPersona))
-                let (end, events, sent) = try await Self.cpsSession(h, holder, plan: column.plan(k: k, total: n), session: "r1-1")
+                let (end, events, sent, _) = try await Self.cpsSession(
+                    h, holder, pin: pin, plan: column.plan(k: k, total: n), session: "r1-1")
                 failures += Self.checkSessionEnd(
                     cell, end: end, want: Self.expectedCPS(column, k: k, clean: clean, cleanEnd: cleanEnd), events: events)
                 if Array(sent.prefix(k - 1)) != Array(clean.prefix(k - 1)) {
@@ -278,8 +311,11 @@ struct ServiceSessionMatrixTests {
                 if column == .removedBefore && sent.count != k - 1 {
                     failures.append("\(cell): \(sent.count - k + 1) commands sent after the removal")
                 }
-                let verifies = sent.filter(Self.isVerifyWithPIN).count
-                if verifies > 1 { failures.append("\(cell): the PIN was presented \(verifies) times") }
+                let verifies = sent.indices.filter { Self.isVerifyWithPIN(sent[$0]) }
+                if verifies.count > 1 { failures.append("\(cell): the PIN was presented \(verifies.count) times") }
+                if end == .refused(.wrongPin), events.last?.triesLeft != maxTries - 1 {
+                    failures.append("\(cell): wrongPin with \(events.last?.triesLeft.map(String.init) ?? "no") tries left")
+                }
                 // End the session (the card is taken out when it is still in), then the reader is released.
                 if !(try await h.removeAndSettle(Self.pinpad, session: "r1-1")) {
                     failures.append("\(cell): removing the card did not end the session")
@@ -288,12 +324,16 @@ struct ServiceSessionMatrixTests {
                     failures.append("\(cell): the reader's transaction is still held")
                 }
                 if !(await h.service.sessionSnapshots()).isEmpty { failures.append("\(cell): a session is left open") }
-                // The right PIN was typed: the counter is where it was, whatever reached the card.
+                // The PIN counter moved only if the VERIFY reached the card and was processed, and the PIN was wrong.
+                let processed = verifies.first.map { Self.verifyProcessed(at: $0 + 1, column: column, k: k) } ?? false
+                let wantTries = !rightPIN && processed ? maxTries - 1 : maxTries
                 let tries = try await Self.triesLeft(holder)
-                if tries != maxTries { failures.append("\(cell): \(tries) tries left, expected \(maxTries)") }
-                // The service keeps running and the next insertion of the same card completes a full session.
-                let (again, againEvents, _) = try await Self.cpsSession(h, holder, plan: .none, session: "r1-2")
-                if again != cleanEnd
+                if tries != wantTries { failures.append("\(cell): \(tries) tries left, expected \(wantTries)") }
+                // The service keeps running and the next insertion of the same card, right PIN, completes a session.
+                let (again, againEvents, _, stale) = try await Self.cpsSession(
+                    h, holder, pin: rightPin, plan: .none, session: "r1-2")
+                if stale > 0 { staleSessions += 1 }
+                if again != authenticated
                     || againEvents.map(\.type) != [.cardInserted, .cardRecognised, .pinRequested, .authenticated]
                 {
                     failures.append("\(cell): the next insertion gave \(again) (\(againEvents.map(\.type.rawValue)))")
@@ -304,7 +344,7 @@ struct ServiceSessionMatrixTests {
                 await h.stop()
             }
         }
-        print("fault matrix: serviceSession CPS (\(Self.cpsPersona), pinpad) \(n) APDUs × \(Column.allCases.count) faults = \(cells) cells, \(cells - Set(failures.map { $0.prefix { $0 != ":" } }).count) passed")
+        print("fault matrix: serviceSession CPS (\(Self.cpsPersona), pinpad, \(rightPIN ? "right" : "wrong") PIN) \(n) APDUs × \(Column.allCases.count) faults = \(cells) cells, \(cells - Set(failures.map { $0.prefix { $0 != ":" } }).count) passed; \(staleSessions) left a typed PIN queued in the simulated pinpad")
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
@@ -468,5 +508,13 @@ extension SimulatedReaderPool {
     func insertHeld(reader name: String, persona: String, card: CardHolder) async {
         personaByReader[name] = persona
         await set.reader(named: name)?.insert(HeldCard(card))
+    }
+}
+
+extension SimulatedReader {
+    /// Drops the keypad entries still queued (typed for a session that ended before its VERIFY); returns how many.
+    func dropKeypad() -> Int {
+        defer { keypad = [] }
+        return keypad.count
     }
 }
