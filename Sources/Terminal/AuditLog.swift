@@ -56,6 +56,8 @@ public struct AuditVerification: Sendable, Hashable {
 /// UPDATE and DELETE. NIRs are stored only as an HMAC-SHA-256 under a per-install key (file `<db>.key`, mode 0600).
 public actor AuditLog {
     public static let genesisHash = String(repeating: "0", count: 64)
+    /// SQLite page cache of the log's connection, KiB.
+    static let pageCacheKiB = 256
 
     let queue: DatabaseQueue
     let nirKey: [UInt8]
@@ -69,7 +71,11 @@ public actor AuditLog {
         do {
             let dir = (path as NSString).deletingLastPathComponent
             if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-            queue = try DatabaseQueue(path: path)
+            // The log is append-only and read back only by `verify`: a small page cache keeps the service's
+            // memory flat however long the log grows (SQLite's default is 2 MB; issue 9's service figure).
+            var configuration = Configuration()
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -\(AuditLog.pageCacheKiB)") }
+            queue = try DatabaseQueue(path: path, configuration: configuration)
             try queue.write { db in
                 try db.execute(sql: """
                     CREATE TABLE IF NOT EXISTS audit (
@@ -231,12 +237,8 @@ public actor AuditLog {
         return (try? enc.encode(d)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
     }
 
-    static func timestamp(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: d)
-    }
+    /// `yyyy-MM-ddTHH:mm:ss.SSSZ` (UTC, milliseconds), see `CivilTime.utcTimestamp`.
+    static func timestamp(_ d: Date) -> String { CivilTime.utcTimestamp(d) }
 }
 
 func hex(_ bytes: [UInt8]) -> String {

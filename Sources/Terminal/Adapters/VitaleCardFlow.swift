@@ -54,10 +54,6 @@ public enum VitaleCardFlow {
         return String(insc.prefix(2)) + String(repeating: "•", count: insc.count - 4) + String(insc.suffix(2))
     }
 
-    static func vitaleDay(_ d: Date) -> VitaleDay {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "Europe/Paris") ?? .gmt
-        let c = cal.dateComponents([.year, .month, .day], from: d)
-        return VitaleDay(year: c.year ?? 2000, month: c.month ?? 1, day: c.day ?? 1)
-    }
+    /// The care date: the day in Europe/Paris at `d` (`CivilTime.parisDay`).
+    static func vitaleDay(_ d: Date) -> VitaleDay { CivilTime.parisDay(d) }
 }
