@@ -89,8 +89,8 @@ build_c_module() {
 
 build_module() {
     local m="$1" dir="${MODULE_DIR[$1]}" lib="$OUT/lib$1.a"
-    if [[ -n "${MODULE_C_FLAGS[$m]:-}" ]]; then build_c_module "$m"; return; fi
     [[ -d "$dir" ]] || { echo "fuzz: $dir is missing (run swift package resolve)" >&2; exit 2; }
+    if [[ -n "${MODULE_C_FLAGS[$m]:-}" ]]; then build_c_module "$m"; return; fi
     if [[ -f "$lib" ]] && [[ -z "$(find "$dir" -name '*.swift' -newer "$lib" | head -1)" ]]; then return 0; fi
     echo "fuzz: building module $m (instrumented)"
     # shellcheck disable=SC2086
