@@ -127,6 +127,7 @@ let package = Package(
             name: "FaultMatrixTests",
             dependencies: [
                 "Vitale", "CPS", "Badges", "Authentication", "CardSimulator", "ISO7816", "CarteCrypto", "VirtualPCD",
+                "Terminal",
             ],
             path: "Tests/FaultMatrixTests"),
         .testTarget(

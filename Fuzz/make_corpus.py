@@ -118,4 +118,42 @@ for m in ["80 02 00 00 00 00 05 00 00 00 90 00", "80 00 00 00 00 00 01 80 03 00"
 # vpcd: byte 0 chooses the read size; then the stream of 2-byte length frames (§4.1).
 for stream in [h("00 01 04 00 01 01 00 05 00 A4 04 00 00"), h("00 01 00 00 01 02 00 01 03"), h("FF FF 00"), h("00 00 00 02 90")]:
     write("vpcd", bytes([3]) + stream)
+# config: the example configuration, the test configurations of TerminalConfigurationTests (Swift multi-line
+# literals, dedented), and broken variants (truncations, tabs, bad values, aliases, deep nesting).
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLE = open(os.path.join(REPO, "Hardware", "carte.example.yaml"), "rb").read()
+CONFIGS = [EXAMPLE, EXAMPLE[: len(EXAMPLE) // 2], EXAMPLE.replace(b"  ", b"\t", 3)]
+import re
+tests = open(os.path.join(REPO, "Tests", "TerminalTests", "TerminalConfigurationTests.swift"), encoding="utf-8").read()
+for m in re.finditer(r'"""\n(.*?)\n([ ]*)"""', tests, re.S):
+    indent = len(m.group(2))
+    CONFIGS.append("\n".join(l[indent:] for l in m.group(1).split("\n")).encode())
+# one-line literals holding a YAML text (with `\n`), e.g. the table of bad configurations and their errors
+for m in re.finditer(r'"((?:[^"\\\n]|\\.)*\\n(?:[^"\\\n]|\\.)*)"', tests):
+    CONFIGS.append(m.group(1).encode().decode("unicode_escape").encode())
+CONFIGS += [
+    b"", b"---\n", b"~\n", b"[]\n", b"readers: []\n", b"readers:\n  - match: ''\n    role: patient\n",
+    b"readers:\n  - {match: '*', role: wizard}\n", b"policy:\n  pinTimeout: 4s\n", b"policy:\n  pinTimeout: 99999999999999999999h\n",
+    b"policy:\n  tapAndGoWindow: 25h\n  requirePinpad: maybe\n", b"api:\n  listen: 10.0.0.1:80\n  tokenFile: /t\n",
+    b"api:\n  listen: '[::1]:65535'\n  tokenFile: /etc/carte/token\n", b"api:\n  listen: localhost:0\n",
+    b"api:\n  socket: /run/carte/api.sock\n  socketMode: '0666'\n", b"api: {socket: /s, listen: 127.0.0.1:1}\n",
+    b"database: relative/path.sqlite\n", b"database: !!binary AAAA\n", b"log: {level: loud}\n",
+    b"base: &b {anchors: /a}\ntrust: *b\n", b"trust: *missing\n", b"readers: &r [*r]\n", b"? [a, b]\n: c\n",
+    b"%YAML 1.1\n---\ndatabase: /x\n...\n", b"%TAG ! tag:x,2000:\n--- !foo\ndatabase: /x\n",
+    b"database: /a\ndatabase: /b\n", b"database: \"/a\\0b\"\n", b"\xef\xbb\xbfdatabase: /x\n", b"\xff\xfe\x00d",
+    b"'unterminated\n", b"key: [1, 2\n", b"a:\n\t- b\n", b"- " * 200 + b"x\n", b"[" * 300 + b"]" * 300,
+    b"{a: " * 100 + b"b" + b"}" * 100, b"badges:\n  enrolmentDelay: 9s\n  siteKeyFile: /k\n",
+]
+for c in CONFIGS:
+    write("config", c)
+
+# api-json: the request bodies of docs/openapi.yaml and TerminalAPITests, and broken variants.
+for body in [b'{"pin":"4321"}', b'{"pin":"43a1"}', b'{"pin":"123"}', b'{"pin":"1234567890123"}', b'{"pin":4321}',
+             b'{"pin":null}', b'{}', b'{"session":"r1-1"}', b'{"session":"r1-1","badgeReader":"r3"}',
+             b'{"session":1}', b'{"persona":"cps3-moreau-pharmacist"}', b'{"digits":"1234"}',
+             b'{"persona":"vitale2-bernard-family","digits":"0000","extra":[1,{"a":true}]}', b'', b'null', b'[]',
+             b'"pin"', b'{"pin":"\\u0034321"}', b'{"pin":"\xd9\xa4\xd9\xa3\xd9\xa2\xd9\xa1"}', b'{"pin":"4321"',
+             b'{"pin":"4321","pin":"1234"}', b'[' * 600 + b']' * 600, b'{"a":' * 100 + b'1' + b'}' * 100,
+             b'{"session":"' + b'r' * 4000 + b'"}', b'{"pin":"1e4"}', b'{"pin":"\\ud800"}']:
+    write("api-json", body)
 print("corpus written under", ROOT)

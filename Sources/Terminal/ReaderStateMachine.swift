@@ -122,6 +122,16 @@ public struct ReaderPolicy: Sendable, Hashable {
     }
 }
 
+extension TerminalConfiguration {
+    /// The reader policy the state machines apply (timeouts in ms from the configuration's seconds).
+    public var readerPolicy: ReaderPolicy {
+        ReaderPolicy(
+            recognitionTimeout: TerminalMilliseconds(recognitionTimeoutSeconds) * 1000,
+            pinTimeout: TerminalMilliseconds(pinTimeoutSeconds) * 1000, requirePinpad: requirePinpad,
+            acceptTestCards: acceptTestCards)
+    }
+}
+
 /// The per-reader access flow, pure: idle → card present → recognised → (PIN pending) → authenticated / patient
 /// identified → card removed → idle, with refusals, timeouts, unplugging and monitoring loss. No I/O: the service
 /// applies the returned effects. Sessions are named `<readerID>-<n>`, n counting from 1.

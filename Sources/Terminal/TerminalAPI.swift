@@ -55,9 +55,8 @@ public enum TerminalAPI {
         router.get("/v1/sessions") { _, _ -> Response in json(await service.sessionSnapshots()) }
         router.post("/v1/readers/:id/pin") { request, context -> Response in
             let id = context.parameters.get("id") ?? ""
-            struct Body: Decodable { var pin: String }
             // The body is decoded here and nowhere else; it is never logged.
-            guard let body = try? await decode(Body.self, request), let pin = PINCode(body.pin) else {
+            guard let data = try? await requestBody(request), let pin = try? TerminalAPIBodies.pin(from: data) else {
                 return problem(.badRequest, "give {\"pin\": \"4 to 12 digits\"}")
             }
             do {
@@ -71,11 +70,7 @@ public enum TerminalAPI {
             do { return json(try await service.badgeEnrolments()) } catch { return problem(error) }
         }
         router.post("/v1/badges/enrol") { request, _ -> Response in
-            struct Body: Decodable {
-                var session: String
-                var badgeReader: String?
-            }
-            guard let body = try? await decode(Body.self, request) else {
+            guard let data = try? await requestBody(request), let body = try? TerminalAPIBodies.badgeEnrolment(from: data) else {
                 return problem(
                     .badRequest,
                     "give {\"session\": \"r1-1\" (a CPS authentication with PIN), \"badgeReader\": \"r3\" (optional: the badge reader holding the badge)}")
@@ -128,11 +123,7 @@ public enum TerminalAPI {
             router.post("/v1/simulator/readers/:id/:action") { request, context -> Response in
                 let id = context.parameters.get("id") ?? ""
                 guard let name = await service.readerName(forID: id) else { return problem(.notFound, "no reader '\(id)'") }
-                struct Body: Decodable {
-                    var persona: String?
-                    var digits: String?
-                }
-                let body = (try? await decode(Body.self, request)) ?? Body()
+                let body = TerminalAPIBodies.simulatorAction(from: (try? await requestBody(request)) ?? Data())
                 do {
                     switch context.parameters.get("action") ?? "" {
                     case "insert":
@@ -267,9 +258,11 @@ public enum TerminalAPI {
         }
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let buffer = try await request.body.collect(upTo: 16 * 1024)
-        return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+    /// The request's body, at most `TerminalAPIBodies.maxBytes` (longer bodies throw); decoded and validated by
+    /// `TerminalAPIBodies`.
+    static func requestBody(_ request: Request) async throws -> Data {
+        let buffer = try await request.body.collect(upTo: TerminalAPIBodies.maxBytes)
+        return Data(buffer.readableBytesView)
     }
 }
 

@@ -1,3 +1,5 @@
+// Foundation, Logging and Yams only (with ReaderRole.swift and TerminalError.swift): the fuzz target `config`
+// (Fuzz/Targets/FuzzConfig.swift, scripts/fuzz.sh) compiles this file without the rest of the module.
 import Foundation
 import Logging
 import Yams
@@ -58,14 +60,6 @@ public struct TerminalConfiguration: Sendable, Hashable {
     /// Where the badge enrolments live: `badgeDatabasePath`, or `badges.sqlite` in the audit database's directory.
     public var badgeDatabase: String {
         badgeDatabasePath ?? ((databasePath as NSString).deletingLastPathComponent + "/badges.sqlite")
-    }
-
-    /// The reader policy the state machines apply.
-    public var readerPolicy: ReaderPolicy {
-        ReaderPolicy(
-            recognitionTimeout: TerminalMilliseconds(recognitionTimeoutSeconds) * 1000,
-            pinTimeout: TerminalMilliseconds(pinTimeoutSeconds) * 1000, requirePinpad: requirePinpad,
-            acceptTestCards: acceptTestCards)
     }
 
     /// The role of reader `descriptor`, nil when the configuration leaves it unused.

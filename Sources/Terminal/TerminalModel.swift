@@ -2,34 +2,8 @@ import Foundation
 import INS
 import ISO7816
 
-/// The job a reader does on a terminal, set per reader in the configuration (`readers[].role`).
-public enum ReaderRole: String, Sendable, Hashable, Codable, CaseIterable {
-    /// The professional's CPS card (contact, PIN on the pinpad or through the API).
-    case professional
-    /// The patient's carte Vitale.
-    case patient
-    /// Contactless badges (DESFire, tap & go).
-    case badge
-}
-
 /// The service publishes ISO7816's `CardKind` (the `kind` values of `carte read`, cli.md) in its JSON.
 extension CardKind: Codable {}
-
-/// A reader as the event source reports it when it appears.
-public struct ReaderDescriptor: Sendable, Hashable, Codable {
-    /// The PC/SC reader name (or the simulated reader's name).
-    public var name: String
-    /// The reader has a PIN pad (PC/SC v2 part 10 FEATURE_VERIFY_PIN_DIRECT).
-    public var hasPinpad: Bool
-    /// The slot is ISO/IEC 14443 (contactless).
-    public var isContactless: Bool
-
-    public init(name: String, hasPinpad: Bool = false, isContactless: Bool = false) {
-        self.name = name
-        self.hasPinpad = hasPinpad
-        self.isContactless = isContactless
-    }
-}
 
 /// What happens to readers and cards, as the service consumes it (from PC/SC monitoring, USB CCID or the simulator).
 public enum ReaderHardwareEvent: Sendable, Hashable {
@@ -192,23 +166,6 @@ public enum CardFlowProgress: Sendable, Hashable {
     case badgeTapped(badgeNumber: String?, outcome: String, detail: String)
 }
 
-/// A PIN on its way to a card: used once and dropped. Its description and mirror never show the digits.
-public struct PINCode: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    /// The PIN's digits as ASCII bytes (the ISO/IEC 7816-4 VERIFY data before padding).
-    public let digits: [UInt8]
-
-    /// - Returns: nil when `text` is not 4 to 12 ASCII digits.
-    public init?(_ text: String) {
-        let bytes = Array(text.utf8)
-        guard (4...12).contains(bytes.count), bytes.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
-        digits = bytes
-    }
-
-    public var description: String { "PIN(****)" }
-    public var debugDescription: String { "PIN(****)" }
-    public var customMirror: Mirror { Mirror(self, children: [:]) }
-}
-
 /// Where a flow gets a PIN typed on a keypad that is not the reader's (the kiosk, through the API).
 public protocol PINEntry: Sendable {
     /// Waits for the next PIN submitted for `reader`; nil when the wait is cancelled (card removed, timeout).
@@ -228,28 +185,3 @@ public protocol CardFlowRunner: Sendable {
     ) async -> CardFlowOutcome
 }
 
-/// What went wrong in the terminal service, in the user's words.
-public enum TerminalError: Error, Sendable, Hashable, CustomStringConvertible {
-    case configuration(line: Int?, reason: String)
-    case refusedBind(String)
-    case database(String)
-    case noSuchReader(String)
-    case noPINExpected(String)
-    case badRequest(String)
-    case notAuthenticated(String)
-    case io(String)
-
-    public var description: String {
-        switch self {
-        case .configuration(let line?, let reason): return "line \(line): \(reason)"
-        case .configuration(nil, let reason): return reason
-        case .refusedBind(let s): return "refusing to listen on \(s): the API listens only on a Unix socket or 127.0.0.1"
-        case .database(let s): return "audit database: \(s)"
-        case .noSuchReader(let r): return "no reader named '\(r)'"
-        case .noPINExpected(let r): return "reader '\(r)' is not waiting for a PIN"
-        case .badRequest(let s): return s
-        case .notAuthenticated(let s): return s
-        case .io(let s): return s
-        }
-    }
-}
