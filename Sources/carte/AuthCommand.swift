@@ -86,8 +86,11 @@ struct AuthCommand: AsyncParsableCommand {
         }
         let authenticator = CPSAuthenticator(policy: AuthenticationPolicy(validator: validator))
         let fromStdin = pinStdin
-        var result = await authenticator.authenticate(transport: t, confirmLastTry: confirmLastTry) {
-            fromStdin ? AuthCommand.readPIN(fd: 0, prompt: nil) : AuthCommand.promptPIN()
+        let lastTry = confirmLastTry
+        var result = await t.runFlow { () async -> AuthenticationResult in
+            await authenticator.authenticate(transport: t, confirmLastTry: lastTry) {
+                fromStdin ? AuthCommand.readPIN(fd: 0, prompt: nil) : AuthCommand.promptPIN()
+            }
         }
         await t.disconnect(.leave)
         if result.outcome == .pinEntryTimeout, PINInputCheck.wasMalformed {

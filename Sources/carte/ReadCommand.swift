@@ -50,7 +50,8 @@ struct ReadCommand: AsyncParsableCommand {
             throw error.exitCode
         }
 
-        let code = await readAndReport(t, day: day)
+        // On the PC/SC connection's own thread when the transport has one (no thread hop per APDU).
+        let code = await t.runFlow { () async -> ExitCode? in await readAndReport(t, day: day) }
         await t.disconnect(.leave)
         if let code { throw code }
     }

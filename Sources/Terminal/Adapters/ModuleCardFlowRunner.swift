@@ -31,6 +31,16 @@ public struct ModuleCardFlowRunner: CardFlowRunner {
     ) async -> CardFlowOutcome {
         guard let t = await transport(reader.name) else { return .cardRemoved }
         defer { Task { await t.disconnect(.leave) } }
+        // On the PC/SC connection's own thread: no thread hop per APDU (CardTransport.runFlow).
+        return await t.runFlow { () async -> CardFlowOutcome in
+            await runRole(t, reader: reader, role: role, atr: atr, pinEntry: pinEntry, progress: progress)
+        }
+    }
+
+    func runRole(
+        _ t: any CardTransport, reader: ReaderDescriptor, role: ReaderRole, atr: [UInt8], pinEntry: any PINEntry,
+        progress: @escaping @Sendable (CardFlowProgress) async -> Void
+    ) async -> CardFlowOutcome {
         switch role {
         case .patient:
             return await VitaleCardFlow.identify(transport: t, today: today(), progress: progress)

@@ -183,6 +183,9 @@ public struct SimulatedPersonaFlowRunner: CardFlowRunner {
         }
         if case .professional = persona, role == .professional, let authentication {
             if reader.hasPinpad {
+                // Digits typed for an earlier session that ended before its VERIFY are dropped first: presented to
+                // this card they could burn one of its tries.
+                await transport.clearKeypad()
                 let typed = await pool.takeKeypad(reader.name)
                 await transport.enqueueKeypad(typed.map { KeypadEntry.typed($0) })
             }
