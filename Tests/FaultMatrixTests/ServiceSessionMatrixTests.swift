@@ -232,20 +232,17 @@ struct ServiceSessionMatrixTests {
     // MARK: CPS
 
     /// What a fault at APDU k of the clean CPS session must give (the rules of the CPS authentication matrix,
-    /// through `CPSAuthenticationFlow.outcome`): a removal ends the session; EF.DIR is optional (the default path
-    /// is used); a PIN status that is not a good SDO falls back to VERIFY without data; anything else fails the
-    /// authentication (`failed`), as does a card that stays mute.
+    /// through `CPSAuthenticationFlow.outcome`): a removal ends the session; EF.DIR is read like any other file (a
+    /// fault there fails the attempt); the tries left read by VERIFY without data fall back to GET DATA on the CHV
+    /// SDO when the status word is not a PIN status; anything else fails the authentication (`failed`), as does a
+    /// card that stays mute.
     static func expectedCPS(_ column: Column, k: Int, clean: [[UInt8]], cleanEnd: SessionEnd) -> SessionEnd {
         let c = clean[k - 1]
-        let previous = k >= 2 ? clean[k - 2] : []
-        let readsEFDIR = c.count > 2 && c[1] == 0xB0 && c[2] == 0x80 | CPS.sfiDIR
-        let pinStatusStep = c.count > 1 && (c[1] == 0xCB || (c[1] == 0xC0 && previous.count > 1 && previous[1] == 0xCB))
+        let pinStatusStep = c.count <= 5 && c.count > 1 && c[1] == 0x20
         switch column {
         case .removedBefore: return .removed
-        case .muteOnce, .truncated: return readsEFDIR ? cleanEnd : .refused(.failed)
-        // A card that stays mute fails whatever comes next, EF.DIR included.
-        case .muteFromK: return .refused(.failed)
-        case .statusWordDamaged: return readsEFDIR || pinStatusStep ? cleanEnd : .refused(.failed)
+        case .muteOnce, .truncated, .muteFromK: return .refused(.failed)
+        case .statusWordDamaged: return pinStatusStep ? cleanEnd : .refused(.failed)
         }
     }
 
