@@ -82,6 +82,9 @@ public enum INSCBatchBenchmark {
         return out
     }
 
+    /// Runs of each implementation; each figure is the best of them.
+    public static let passes = 3
+
     /// Runs both implementations over `rows` generated rows in a temporary directory.
     /// - Parameters:
     ///   - pythonScript: the reference script (default: the bundled `insc_batch.py`).
@@ -100,23 +103,27 @@ public enum INSCBatchBenchmark {
         }
         defer { try? FileManager.default.removeItem(at: dir) }
 
-        // carte: the same streaming code as `carte ins insc --batch FILE`, file to file.
-        let inFD = open(input.path, O_RDONLY)
-        let outFD = open(carteOut.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard inFD >= 0, outFD >= 0 else { throw .helperFailed("cannot open the INS-C benchmark files") }
-        var src = FileDescriptorBatchInput(fd: inFD)
-        var dst = FileDescriptorBatchOutput(fd: outFD)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let summary: INSCBatchSummary
-        do { summary = try INSCBatch.process(input: &src, output: &dst) } catch {
-            close(inFD); close(outFD)
-            throw .helperFailed("INS-C batch failed: \(error.description)")
+        // carte: the same streaming code as `carte ins insc --batch FILE`, file to file. Each side's figure is its
+        // best of `passes` runs (the first one also pays for the page cache and the output file's blocks).
+        var carteSeconds = Double.infinity
+        var summary = INSCBatchSummary()
+        for _ in 0..<passes {
+            let inFD = open(input.path, O_RDONLY)
+            let outFD = open(carteOut.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            guard inFD >= 0, outFD >= 0 else { throw .helperFailed("cannot open the INS-C benchmark files") }
+            var src = FileDescriptorBatchInput(fd: inFD)
+            var dst = FileDescriptorBatchOutput(fd: outFD)
+            let clock = ContinuousClock()
+            let start = clock.now
+            do { summary = try INSCBatch.process(input: &src, output: &dst) } catch {
+                close(inFD); close(outFD)
+                throw .helperFailed("INS-C batch failed: \(error.description)")
+            }
+            let elapsed = clock.now - start
+            close(inFD)
+            close(outFD)
+            carteSeconds = min(carteSeconds, seconds(elapsed))
         }
-        let elapsed = clock.now - start
-        close(inFD)
-        close(outFD)
-        let carteSeconds = seconds(elapsed)
         guard summary.computed == rows else {
             throw .helperFailed("INS-C batch computed \(summary.computed) of \(rows) generated rows")
         }
@@ -133,13 +140,17 @@ public enum INSCBatchBenchmark {
             f.skippedPython = "python3 not found on PATH"
             return f
         }
-        let run = runProcess(python, [script.path, input.path, pythonOut.path])
-        guard run.status == 0, let line = run.stdout.split(separator: "\n").last,
-            let secondsField = line.split(separator: " ").first(where: { $0.hasPrefix("seconds=") }),
-            let pySeconds = Double(secondsField.dropFirst("seconds=".count)), pySeconds > 0
-        else {
-            f.skippedPython = "python3 failed (status \(run.status)): \(run.stderr.prefix(200))"
-            return f
+        var pySeconds = Double.infinity
+        for _ in 0..<passes {
+            let run = runProcess(python, [script.path, input.path, pythonOut.path])
+            guard run.status == 0, let line = run.stdout.split(separator: "\n").last,
+                let secondsField = line.split(separator: " ").first(where: { $0.hasPrefix("seconds=") }),
+                let seconds = Double(secondsField.dropFirst("seconds=".count)), seconds > 0
+            else {
+                f.skippedPython = "python3 failed (status \(run.status)): \(run.stderr.prefix(200))"
+                return f
+            }
+            pySeconds = min(pySeconds, seconds)
         }
         f.pythonSeconds = pySeconds
         f.pythonRowsPerSecond = Double(rows) / pySeconds
