@@ -10,8 +10,9 @@ import Foundation
 ///
 /// * start-up time: from launching the process to its systemd `READY=1` (sd_notify on our `NOTIFY_SOCKET`);
 /// * resident memory (`VmRSS` of /proc/PID/status) once ready and idle, and after `sessions` simulated card
-///   sessions, each one `POST /v1/simulator/readers/{id}/insert {"persona": …}` then `…/remove` on the first
-///   contact reader, driven over one keep-alive HTTP/1.1 connection.
+///   sessions, each one `POST /v1/simulator/readers/{id}/insert {"persona": …}`, `GET /v1/readers` until the
+///   reader shows the patient identified (or refused), then `…/remove`, on the first contact reader, driven over
+///   one keep-alive HTTP/1.1 connection (`patientsIdentified` counts the complete sessions).
 public enum ServiceBenchmark {
     public static func run(carte executable: String, sessions: Int = 10_000, persona: String = "vitale2-bernard-family")
         -> [String: Any]
@@ -75,8 +76,24 @@ public enum ServiceBenchmark {
         let insert = Array("{\"persona\":\"\(persona)\"}".utf8)
         var failed = 0
         let loopStart = clock.now
-        for _ in 0..<sessions {
+        var identified = 0
+        var afterWarmUp: Int?
+        for n in 0..<sessions {
+            // The first 100 sessions touch the code and data pages a session needs once: resident memory after them
+            // separates that one-off cost from a growth per session.
+            if n == min(100, sessions - 1) { afterWarmUp = rssKiB(pid) }
             if http.request("POST", "/v1/simulator/readers/\(id)/insert", body: insert)?.status != 204 { failed += 1 }
+            // A whole session: the card is taken out only once the service has read it (patient identified, or
+            // refused), at most 5 s later.
+            let deadline = clock.now + .seconds(5)
+            while clock.now < deadline {
+                guard let (status, body) = http.request("GET", "/v1/readers"), status == 200,
+                    let list = try? JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]],
+                    let state = list.first(where: { ($0["id"] as? String) == id })?["state"] as? String
+                else { break }
+                if state == "patientIdentified" { identified += 1 }
+                if state == "patientIdentified" || state == "refused" { break }
+            }
             if http.request("POST", "/v1/simulator/readers/\(id)/remove", body: [])?.status != 204 { failed += 1 }
         }
         let loop = INSCBatchBenchmark.seconds(clock.now - loopStart)
@@ -85,11 +102,16 @@ public enum ServiceBenchmark {
         var out: [String: Any] = [
             "startupToReadyMs": (startup * 1000).rounded(), "sessions": sessions, "reader": reader["name"] as? String ?? id,
             "persona": persona, "failedRequests": failed, "sessionsSeconds": (loop * 100).rounded() / 100,
+            "patientsIdentified": identified,
             "goal": "idle ≤ 30 MB, growth ≤ 1 MB", "build": CarteBench.buildConfiguration,
         ]
         if let idle { out["rssIdleMB"] = (Double(idle) / 1024 * 100).rounded() / 100 }
         if let after { out["rssAfterSessionsMB"] = (Double(after) / 1024 * 100).rounded() / 100 }
         if let idle, let after { out["rssGrowthMB"] = (Double(after - idle) / 1024 * 100).rounded() / 100 }
+        if let w = afterWarmUp { out["rssAfter100SessionsMB"] = (Double(w) / 1024 * 100).rounded() / 100 }
+        if let w = afterWarmUp, let after {
+            out["rssGrowthAfter100SessionsMB"] = (Double(after - w) / 1024 * 100).rounded() / 100
+        }
         return out
     }
 
