@@ -148,12 +148,12 @@ for c in CONFIGS:
     write("config", c)
 
 # api-json: the request bodies of docs/openapi.yaml and TerminalAPITests, and broken variants.
-for body in [b'{"pin":"4321"}', b'{"pin":"43a1"}', b'{"pin":"123"}', b'{"pin":"1234567890123"}', b'{"pin":4321}',
+for body in [b'{"pin":"5678"}', b'{"pin":"43a1"}', b'{"pin":"123"}', b'{"pin":"2468024680246"}', b'{"pin":5678}',
              b'{"pin":null}', b'{}', b'{"session":"r1-1"}', b'{"session":"r1-1","badgeReader":"r3"}',
-             b'{"session":1}', b'{"persona":"cps3-moreau-pharmacist"}', b'{"digits":"1234"}',
+             b'{"session":1}', b'{"persona":"cps3-moreau-pharmacist"}', b'{"digits":"2468"}',
              b'{"persona":"vitale2-bernard-family","digits":"0000","extra":[1,{"a":true}]}', b'', b'null', b'[]',
-             b'"pin"', b'{"pin":"\\u0034321"}', b'{"pin":"\xd9\xa4\xd9\xa3\xd9\xa2\xd9\xa1"}', b'{"pin":"4321"',
-             b'{"pin":"4321","pin":"1234"}', b'[' * 600 + b']' * 600, b'{"a":' * 100 + b'1' + b'}' * 100,
+             b'"pin"', b'{"pin":"\\u0035678"}', b'{"pin":"\xd9\xa4\xd9\xa3\xd9\xa2\xd9\xa1"}', b'{"pin":"5678"',
+             b'{"pin":"5678","pin":"2468"}', b'[' * 600 + b']' * 600, b'{"a":' * 100 + b'1' + b'}' * 100,
              b'{"session":"' + b'r' * 4000 + b'"}', b'{"pin":"1e4"}', b'{"pin":"\\ud800"}']:
     write("api-json", body)
 print("corpus written under", ROOT)
