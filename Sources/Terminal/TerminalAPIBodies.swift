@@ -20,7 +20,7 @@ enum TerminalAPIBodies {
     }
 
     /// `POST /v1/simulator/readers/{id}/{action}` (`--simulate` only): `{"persona": "…"}` for `insert`,
-    /// `{"digits": "1234"}` for `keypad`, nothing for the other actions.
+    /// `{"digits": "<the digits typed>"}` for `keypad`, nothing for the other actions.
     struct SimulatorAction: Codable, Hashable {
         var persona: String?
         var digits: String?
