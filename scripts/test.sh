@@ -57,6 +57,9 @@ for suite in $e2e_suites; do
   CARTE_E2E=1 swift test --skip-build --filter "^${suite//./\\.}/"
 done
 
+echo "test: fault matrix — pcscd killed at APDU k of carte read and carte auth (its own private pcscd)"
+CARTE_E2E_PCSCD_KILL=1 swift test --skip-build --filter "PCSCDKilledTests"
+
 echo "test: third-party tools against simulated cards"
 bash scripts/e2e-tools.sh
 

@@ -12,7 +12,7 @@ import VirtualPCD
 /// seed. Each time: `carte read` ends (no hang) with exit 3 and one `carte: …` line (or exit 0 when the read was
 /// already complete), and after pcscd is started again the next read succeeds.
 @Suite(
-    "Fault-injection matrix: pcscd killed (e2e)",
+    "Fault-injection matrix: pcscd killed (e2e)", .serialized,
     .enabled(if: ProcessInfo.processInfo.environment["CARTE_E2E_PCSCD_KILL"] == "1"))
 struct PCSCDKilledTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -68,37 +68,65 @@ struct PCSCDKilledTests {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// Runs `carte read --reader "Virtual PCD 00 00" --json` against the private pcscd, at most 60 s.
-    static func read(socket: String) async -> (status: Int32, stderr: String, signalled: Bool) {
+    /// A flow of the matrix run as a `carte` subprocess against the private pcscd.
+    enum Flow: String, CaseIterable, CustomStringConvertible, Sendable {
+        case vitaleRead, cpsAuthentication
+        var description: String { rawValue }
+        var persona: String { self == .vitaleRead ? "vitale2-bernard-family" : "cps3-durand" }
+        /// APDUs of the clean run through pcscd (k is drawn in 1...apdus).
+        var apdus: Int { self == .vitaleRead ? 8 : 27 }
+        var arguments: [String] {
+            switch self {
+            case .vitaleRead:
+                return ["read", "--transport", "pcsc", "--reader", "Virtual PCD 00 00", "--json", "--care-date", "20260115"]
+            case .cpsAuthentication:
+                return ["auth", "--transport", "pcsc", "--reader", "Virtual PCD 00 00", "--json", "--test-pki", "--pin-stdin"]
+            }
+        }
+        /// What the subprocess reads on stdin: the synthetic persona's PIN for the authentication.
+        var stdin: String {
+            guard self == .cpsAuthentication, case .professional(let p)? = try? PersonaCatalog.persona(persona) else { return "" }
+            return String(decoding: p.pin.asciiBytes, as: UTF8.self) + "\n"
+        }
+    }
+
+    /// Runs `flow` against the private pcscd, at most 60 s.
+    static func run(_ flow: Flow, socket: String) async -> (status: Int32, stderr: String, signalled: Bool) {
         let p = Process()
         p.executableURL = root.appendingPathComponent(".build/debug/carte")
-        p.arguments = ["read", "--transport", "pcsc", "--reader", "Virtual PCD 00 00", "--json", "--care-date", "20260115"]
+        p.arguments = flow.arguments
         var env = ProcessInfo.processInfo.environment
         env["PCSCLITE_CSOCK_NAME"] = socket
         p.environment = env
         let err = Pipe()
+        let input = Pipe()
+        p.standardInput = input
         p.standardOutput = FileHandle.nullDevice
         p.standardError = err
         guard (try? p.run()) != nil else { return (-1, "cannot run carte", false) }
+        try? input.fileHandleForWriting.write(contentsOf: Array(flow.stdin.utf8))
+        try? input.fileHandleForWriting.close()
         for _ in 0..<600 where p.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
         if p.isRunning {
             p.terminate()
-            return (-2, "carte read hung for 60 s", false)
+            return (-2, "carte \(flow.arguments[0]) hung for 60 s", false)
         }
         let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return (p.terminationStatus, e, p.terminationReason == .uncaughtSignal)
     }
 
-    static func readUntilSuccess(socket: String) async -> Bool {
+    static func runUntilSuccess(_ flow: Flow, socket: String) async -> Bool {
         for _ in 0..<20 {
-            if await read(socket: socket).status == 0 { return true }
+            if await run(flow, socket: socket).status == 0 { return true }
             try? await Task.sleep(for: .milliseconds(500))
         }
         return false
     }
 
-    @Test("carte read when pcscd dies at APDU k: exit 3 with one line, never a hang; the next read after a restart works")
-    func vitaleReadWithPCSCDKilled() async throws {
+    @Test(
+        "carte read / carte auth when pcscd dies at APDU k: exit 3 with one line, never a hang; the next run after a restart works",
+        arguments: Flow.allCases)
+    func flowWithPCSCDKilled(_ flow: Flow) async throws {
         guard FileManager.default.isExecutableFile(atPath: Self.root.appendingPathComponent(".build/debug/carte").path) else {
             Issue.record("build carte first (swift build)")
             return
@@ -131,18 +159,18 @@ struct PCSCDKilledTests {
             trigger.stopped.signal()
         })
         defer { client.stop() }
-        try client.insert(try PersonaCatalog.makeCard(persona: "vitale2-bernard-family"))
-        #expect(await Self.readUntilSuccess(socket: socket), "the clean read through the private pcscd failed")
+        try client.insert(try PersonaCatalog.makeCard(persona: flow.persona))
+        #expect(await Self.runUntilSuccess(flow, socket: socket), "the clean \(flow) through the private pcscd failed")
 
-        var rng = SplitMix(seed: 0x9C5C_D026)
+        var rng = SplitMix(seed: flow == .vitaleRead ? 0x9C5C_D026 : 0xC95A_0127)
         var cells = 0
         var outcomes: [String] = []
         for _ in 0..<3 {
-            let k = 1 + Int(rng.next() % 8)
+            let k = 1 + Int(rng.next() % UInt64(flow.apdus))
             cells += 1
             trigger.arm(k)
-            let r = await Self.read(socket: socket)
-            #expect(!r.signalled, "k=\(k): carte read crashed")
+            let r = await Self.run(flow, socket: socket)
+            #expect(!r.signalled, "k=\(k): carte \(flow.arguments[0]) crashed")
             #expect(r.status == 3 || r.status == 0, "k=\(k): exit \(r.status): \(r.stderr)")
             outcomes.append("k=\(k) exit \(r.status) \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
             if r.status == 3 {
@@ -154,9 +182,10 @@ struct PCSCDKilledTests {
             trigger.arm(.max)
             // pcscd back: the next read works.
             _ = Self.script("start")
-            #expect(await Self.readUntilSuccess(socket: socket), "k=\(k): no successful read after pcscd restarted")
+            // For the authentication this also shows the PIN counter intact: the right PIN is accepted again.
+            #expect(await Self.runUntilSuccess(flow, socket: socket), "k=\(k): no successful \(flow) after pcscd restarted")
         }
-        print("fault matrix: pcscd killed during vitaleRead, \(cells) cells (\(outcomes.joined(separator: ", "))), all ended cleanly")
+        print("fault matrix: pcscd killed during \(flow), \(cells) cells (\(outcomes.joined(separator: ", "))), all ended cleanly")
     }
 }
 
