@@ -32,6 +32,13 @@ def main(path):
             problems.append(f"{key}: missing")
         elif "skipped" in v or "openscSkipped" in v:
             problems.append(f"{key}: skipped ({v.get('skipped') or v.get('openscSkipped')})")
+        else:
+            required = {"peers": ["apduRatio"], "host": ["swiftToC", "pyscardToC"], "insc": ["ratio"],
+                        "service": ["rssIdleMB", "rssGrowthMB", "startupToReadyMs"]}[key]
+            missing = [k for k in required if v.get(k) is None]
+            if missing:
+                why = {k: v[k] for k in v if k.endswith("Skipped")}
+                problems.append(f"{key}: no {', '.join(missing)} {why}")
     if not problems:
         p, h, i, s = doc["peers"], doc["host"], doc["insc"], doc["service"]
         print(f"bench: peers apduRatio {p.get('apduRatio')} (goal <= 0.6)")

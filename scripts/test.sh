@@ -67,7 +67,9 @@ echo "test: OpenSC (opensc-tool, pkcs15-tool, pkcs11-tool) against the simulated
 bash scripts/opensc-checks.sh
 echo "test: carte bench --json (release build): every figure of issue 9 present"
 bench_json=$(mktemp "${TMPDIR:-/tmp}/carte-bench.XXXXXX.json")
-"$(swift build -c release --show-bin-path)/carte" bench --json >"$bench_json"
-python3 scripts/bench-check.py "$bench_json"
+bench_status=0
+"$(swift build -c release --show-bin-path)/carte" bench --json >"$bench_json" && python3 scripts/bench-check.py "$bench_json" \
+  || bench_status=$?
 rm -f "$bench_json"
+[ "$bench_status" = 0 ] || { echo "test: carte bench failed or a figure is missing" >&2; exit 1; }
 echo "test: all passed"

@@ -100,7 +100,8 @@ public enum HostBenchmark {
             self.card = card
         }
         func stop() {
-            try? input.fileHandleForWriting.write(contentsOf: Array("quit\n".utf8))
+            // Writing to a child that already exited would raise SIGPIPE (carte bench ignores it; see BenchCommand).
+            if process.isRunning { try? input.fileHandleForWriting.write(contentsOf: Array("quit\n".utf8)) }
             for _ in 0..<50 where process.isRunning { usleep(100_000) }
             if process.isRunning { process.terminate() }
             process.waitUntilExit()

@@ -95,6 +95,16 @@ public enum ServiceBenchmark {
                 if state == "patientIdentified" || state == "refused" { break }
             }
             if http.request("POST", "/v1/simulator/readers/\(id)/remove", body: [])?.status != 204 { failed += 1 }
+            // The next insertion only once the service is back to idle on this reader, so that a session's outcome
+            // is never read from the previous one.
+            let idleBy = clock.now + .seconds(5)
+            while clock.now < idleBy {
+                guard let (status, body) = http.request("GET", "/v1/readers"), status == 200,
+                    let list = try? JSONSerialization.jsonObject(with: Data(body)) as? [[String: Any]],
+                    let state = list.first(where: { ($0["id"] as? String) == id })?["state"] as? String
+                else { break }
+                if state == "idle" { break }
+            }
         }
         let loop = INSCBatchBenchmark.seconds(clock.now - loopStart)
         Thread.sleep(forTimeInterval: 0.5)

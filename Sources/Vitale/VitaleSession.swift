@@ -285,7 +285,15 @@ struct Vitale2Reader {
     /// - Returns: the templates without the padding, or `.protected` / `.notFound` from the first READ BINARY.
     /// - Throws: `VitaleError.corruptedData(file:detail:)` when a template's length runs past the end of the file
     ///   (nothing is read past that end), `.unexpectedStatus`, `.cardBlocked`, transport errors.
-    func readTemplateFile(sfi: UInt8?, plan: Vitale2ReadPlan, file: String) async throws(VitaleError) -> Vitale2FileOutcome {
+    ///
+    /// `tentativeTags`: the read is a guess (a known-layout SFI, vitale.md §9.2 [D]; the real card's SFIs are [U]):
+    /// when the first chunk's first template tag is not one of these, another file answers at this SFI — reading
+    /// stops there and the outcome is `.notFound`, so the caller looks elsewhere (POINTERS, SELECT by FID) instead of
+    /// reading a whole foreign file or failing on it. A file whose tag matches and whose content is damaged is still
+    /// `corruptedData`.
+    func readTemplateFile(sfi: UInt8?, plan: Vitale2ReadPlan, file: String, tentativeTags: Set<UInt8>? = nil)
+        async throws(VitaleError) -> Vitale2FileOutcome
+    {
         var bytes: [UInt8] = []
         var ended = false
         var want = max(1, plan.firstChunk)
@@ -303,6 +311,7 @@ struct Vitale2Reader {
                 case .protected: return .protected
                 case .notFound: return .notFound
                 }
+                if first, let tags = tentativeTags, !Self.plausible(bytes, tags: tags) { return .notFound }
             }
             first = false
             switch Vitale2TemplateScan.scan(bytes, fileEnded: ended) {
@@ -320,7 +329,7 @@ struct Vitale2Reader {
         async throws(VitaleError) -> Vitale2FileOutcome
     {
         if let sfi = Self.sfi(for: fid), state.triedSFIs.insert(state.current + [sfi]).inserted {
-            switch try await readTemplateFile(sfi: sfi, plan: plan, file: file) {
+            switch try await readTemplateFile(sfi: sfi, plan: plan, file: file, tentativeTags: expectedTags) {
             case .content(let b) where expectedTags.map({ Self.plausible(b, tags: $0) }) ?? true: return .content(b)
             case .protected: return .protected
             case .content, .notFound: break  // another file holds this SFI, or none: select by FID
@@ -356,7 +365,9 @@ struct Vitale2Reader {
     func readKnown(_ role: Vitale2FileRole, _ state: inout ReadState) async throws(VitaleError) {
         let sfi = role.knownSFI
         guard state.triedSFIs.insert(state.current + [sfi]).inserted else { return }
-        switch try await readTemplateFile(sfi: sfi, plan: role.plan(beneficiaries: state.beneficiaries), file: role.what) {
+        switch try await readTemplateFile(
+            sfi: sfi, plan: role.plan(beneficiaries: state.beneficiaries), file: role.what, tentativeTags: role.expectedTags)
+        {
         case .content(let b) where Self.plausible(b, tags: role.expectedTags) && (Self.classify(b).map { $0 == role } ?? true):
             state.store(role, b)
         case .protected:
@@ -372,7 +383,9 @@ struct Vitale2Reader {
         if !probing {
             // 1. SFI 2 of the current DF: IDENT in the MF after the reset, or BENEF when VITALE is still selected
             state.current = Vitale2Identifiers.mfVitaleAID
-            let outcome = try await readTemplateFile(sfi: Vitale2FileRole.ident.knownSFI, plan: .ident(expected: nil), file: "identity")
+            let outcome = try await readTemplateFile(
+                sfi: Vitale2FileRole.ident.knownSFI, plan: .ident(expected: nil), file: "identity",
+                tentativeTags: Vitale2FileRole.ident.expectedTags.union(Vitale2FileRole.benef.expectedTags))
             if case .content(let b) = outcome, let role = Self.classify(b), role == .ident || role == .benef {
                 state.store(role, b)
                 vitaleIsCurrent = role == .benef

@@ -37,6 +37,9 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The bench writes to child processes (carte simulate, the C loop, python3) that may have exited: a closed
+        // pipe must be an error on that write, not the end of the bench.
+        signal(SIGPIPE, SIG_IGN)
         if !json {
             FileHandle.standardError.write(Data("carte bench: running (\(CarteBench.buildConfiguration) build)…\n".utf8))
         }

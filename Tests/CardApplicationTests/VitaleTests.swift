@@ -323,6 +323,29 @@ import Testing
         #expect(sent.contains("00 A4 02 0C 02 2A 04"))
     }
 
+    /// Our known-layout SFIs are a design (vitale.md §9.2 [D]): a card where another file answers at CARTE's SFI
+    /// is read through POINTERS and SELECT by FID, and the foreign file is read no further than its first chunk.
+    @Test func foreignFileAtAKnownSFIIsLeftAfterItsFirstChunk() async throws {
+        let personas = try PersonaFile.bundled()
+        let p = try #require(personas.patients.first { $0.id == "vitale2-bernard-family" })
+        var layout = Vitale2Profile.Layout()
+        layout.carte = .init(fid: 0x2003, sfi: 0x04)  // CARTE and AMO swap their SFIs
+        layout.amo = .init(fid: 0x2004, sfi: 0x03)
+        let reader = SimulatedReader(name: "Vitale swapped-SFI reader")
+        await reader.insert(Vitale2Profile.makeCard(persona: p, layout: layout))
+        let card = try await VitaleSession(transport: reader).readCard(careDate: Self.careDate)
+        Self.check(card, Self.expected[1])
+        let sent = await reader.transcript.filter { $0.kind == .apdu }.map { $0.command.hexString(separator: " ") }
+        for sfiRead in ["00 B0 83", "00 B0 84"] {
+            let i = try #require(sent.firstIndex { $0.hasPrefix(sfiRead) })
+            #expect(sent.filter { $0.hasPrefix(sfiRead) }.count == 1)
+            // The next command is not a continuation of the foreign file (READ BINARY of the current EF at an offset).
+            #expect(i + 1 < sent.count && !sent[i + 1].hasPrefix("00 B0 00"), "\(sent)")
+        }
+        #expect(sent.contains("00 A4 02 0C 02 20 03"))
+        #expect(sent.contains("00 A4 02 0C 02 20 04"))
+    }
+
     @Test func longFormTemplatesFromTheSimulator() async throws {
         let personas = try PersonaFile.bundled()
         let p = try #require(personas.patients.first { $0.id == "vitale2-petit-twins" })

@@ -192,11 +192,11 @@ public actor SimulatedReader: CardTransport {
     /// MODIFY one to three). An empty queue behaves as a timeout (`64 00`).
     public func enqueueKeypad(_ entries: [KeypadEntry]) { keypad += entries }
 
-    /// Drops what is still queued for the keypad (digits typed for a PIN operation that never came, e.g. a session
-    /// that failed before its VERIFY): they must never be presented to the next card. Returns how many were dropped.
     /// Keypad entries queued and not yet consumed.
     public var queuedKeypadEntries: Int { keypad.count }
 
+    /// Drops what is still queued for the keypad (digits typed for a PIN operation that never came, e.g. a session
+    /// that failed before its VERIFY): they must never be presented to the next card. Returns how many were dropped.
     @discardableResult
     public func clearKeypad() -> Int {
         defer { keypad = [] }
