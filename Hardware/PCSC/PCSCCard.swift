@@ -57,9 +57,18 @@ public actor PCSCCard: CardTransport {
     private var cachedProperties: PCSCTLVProperties? = nil
     /// The card whose session the current task is in (nested sessions join it; a cancelled task's `transmit`
     /// throws `cancelled` there).
-    @TaskLocal static var activeSession: ObjectIdentifier? = nil
+    /// The session is identified by its card and a number: a task started inside a session body inherits the task
+    /// local, but joins only while that very session is still the open one.
+    struct SessionToken: Hashable, Sendable {
+        let card: ObjectIdentifier
+        let number: UInt64
+    }
+    @TaskLocal static var activeSession: SessionToken? = nil
     /// A task's session is open on this card; the other tasks' sessions wait in `sessionWaiters`.
     private var sessionOpen = false
+    /// The number of the open session (`sessionOpen`), and the last number given.
+    private var openSession: UInt64 = 0
+    private var sessionNumbers: UInt64 = 0
     private var sessionWaiters: [CheckedContinuation<Void, Never>] = []
     /// The open session holds the PC/SC transaction.
     private var sessionHoldsTransaction = false
@@ -164,7 +173,7 @@ public actor PCSCCard: CardTransport {
     /// - Throws: `cardReset` (reconnected with LEAVE_CARD; replay set-up), `cardRemoved`, `cardMute`, `readerGone`,
     ///   `serviceUnavailable`, `cancelled` (in a session only), `failed` when not connected.
     public func transmit(_ command: [UInt8]) async throws(TransportError) -> [UInt8] {
-        if Task.isCancelled && Self.activeSession == ObjectIdentifier(self) { throw .cancelled }
+        if Task.isCancelled && Self.activeSession?.card == ObjectIdentifier(self) { throw .cancelled }
         return try transmitOnThread(command).get()
     }
 
@@ -219,11 +228,14 @@ public actor PCSCCard: CardTransport {
     ) async throws -> T {
         if Task.isCancelled { throw TransportError.cancelled }
         let me = ObjectIdentifier(self)
-        let nested = Self.activeSession == me
+        let nested = sessionOpen && Self.activeSession == SessionToken(card: me, number: openSession)
         if !nested {
             while sessionOpen { await withCheckedContinuation { sessionWaiters.append($0) } }
             sessionOpen = true
+            sessionNumbers &+= 1
+            openSession = sessionNumbers
         }
+        let token = SessionToken(card: me, number: openSession)
         defer {
             if !nested {
                 sessionOpen = false
@@ -243,7 +255,7 @@ public actor PCSCCard: CardTransport {
             }
         }
         if nested { return try await body(self) }
-        return try await Self.$activeSession.withValue(me) {
+        return try await Self.$activeSession.withValue(token) {
             try await withTaskExecutorPreference(thread, isolation: self) { try await body(self) }
         }
     }

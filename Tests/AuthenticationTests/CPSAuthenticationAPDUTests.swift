@@ -1,5 +1,5 @@
 import Authentication
-import CPS
+@testable import CPS
 import CardSimulator
 import CarteCrypto
 import Foundation
@@ -135,3 +135,43 @@ struct CPSCacheAfterAuthenticationTests {
         #expect(sit.map(\.raisonSociale) == ["CENTRE HOSPITALIER SIMULE", "CABINET DR DURAND"])
     }
 }
+
+@Suite("CPS certificate cache: bounded by card, keys that cannot collide")
+struct CPSCertificateCacheBoundTests {
+    @Test("maxCards 1: a second card evicts the first one's certificates and layout; the first card is read again cold")
+    func evictsTheLeastRecentCard() async throws {
+        let cache = CPSCertificateCache(maxCards: 1)
+        let auth = CPSAuthenticator(policy: AuthenticationPolicy(validator: try Fixture.pki().validator()), certificateCache: cache)
+        let (durand, _) = try await Fixture.reader(.simulator, "cps3-durand")
+        let first = await auth.authenticate(transport: durand, keypad: Fixture.keypad("1234", CallCounter()))
+        #expect(first.outcome == .authenticated)
+        let durandSHA = try #require(first.certificate.flatMap { [UInt8](hex: $0.sha256) })
+        #expect(await cache.certificate(sha256: durandSHA) != nil)
+        let durandSerials = await cache.cardSerials
+        #expect(durandSerials.count == 1)
+
+        let (moreau, _) = try await Fixture.reader(.simulator, "cps3-moreau-pharmacist")
+        #expect(await auth.authenticate(transport: moreau, keypad: Fixture.keypad("4321", CallCounter())).outcome == .authenticated)
+        #expect(await cache.cardSerials.count == 1)
+        #expect(await cache.cardSerials != durandSerials)
+        #expect(await cache.certificate(sha256: durandSHA) == nil)
+        #expect(await cache.count == 1)
+
+        // DURAND's card again: the whole path (EF.DIR, certificate) is read again and she is authenticated.
+        await durand.disconnect(.reset)
+        await durand.resetStatistics()
+        #expect(await auth.authenticate(transport: durand, keypad: Fixture.keypad("1234", CallCounter())).outcome == .authenticated)
+        let sent = await durand.transcript.filter { $0.kind == .apdu }.map(\.command)
+        #expect(sent.contains { $0.count > 2 && $0[1] == 0xB0 && $0[2] == 0x9E })  // EF.DIR read again
+        #expect(await cache.cardSerials == durandSerials)
+    }
+
+    @Test("cache keys write every byte as two hex digits")
+    func keysDoNotCollide() {
+        let a = CPSCertificateCache.key(serial: "8025000001", path: [0x3F, 0x00, 0xC0, 0x02], id: [0x01, 0x23])
+        let b = CPSCertificateCache.key(serial: "8025000001", path: [0x3F, 0x00, 0xC0, 0x02], id: [0x12, 0x03])
+        #expect(a == "8025000001|3F00C002|0123")
+        #expect(a != b)
+    }
+}
+

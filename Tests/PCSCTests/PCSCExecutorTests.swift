@@ -154,6 +154,30 @@ import Testing
         #expect(joined)
     }
 
+    /// An unstructured task started inside a session inherits its task-local, but once that session has ended and
+    /// another task's session is open, its own session waits for that one instead of joining it.
+    @Test func taskStartedInASessionDoesNotJoinALaterSession() async throws {
+        let card = PCSCCard(readerName: "Carte test reader 00")
+        let log = Log()
+        let escaped: Task<Void, any Error> = try await card.withSession(transaction: false) { _ in
+            Task {
+                // Until the outer session has ended and the other task's session has started.
+                while !log.entries.contains("other start") { try await Task.sleep(nanoseconds: 1_000_000) }
+                try await card.withSession(transaction: false) { _ in log.add("escaped") }
+            }
+        }
+        let other = Task {
+            try await card.withSession(transaction: false) { _ in
+                log.add("other start")
+                try await Task.sleep(nanoseconds: 80_000_000)
+                log.add("other end")
+            }
+        }
+        try await escaped.value
+        try await other.value
+        #expect(log.entries == ["other start", "other end", "escaped"])
+    }
+
     @Test func cancelledTaskDoesNotStartASession() async {
         let card = PCSCCard(readerName: "Carte test reader 00")
         let ran = Flag()
