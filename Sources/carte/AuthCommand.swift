@@ -57,6 +57,10 @@ struct AuthCommand: AsyncParsableCommand {
     var crlGrace: Double = 0
 
     func run() async throws {
+        guard crlGrace.isFinite, crlGrace >= 0 else {
+            printError("--crl-grace must be a number of seconds, 0 or more (got \(crlGrace))")
+            throw CarteExit.usage
+        }
         let validator: CertificatePathValidator
         do {
             validator = try makeValidator()

@@ -61,6 +61,11 @@ struct SimulateCommand: AsyncParsableCommand {
             printError(error.description)
             throw CarteExit.usage
         }
+        // vpcd gives slot N the port PORT + N: every slot must land on a TCP port.
+        guard address.port + personas.count - 1 <= 65535 else {
+            printError("\(personas.count) cards from port \(address.port) would need port \(address.port + personas.count - 1); vpcd's slots use PORT, PORT + 1, … up to 65535")
+            throw CarteExit.usage
+        }
         // Build every card first: an unknown persona is a usage error before anything is attached.
         var cards: [any VirtualCard] = []
         for id in personas {

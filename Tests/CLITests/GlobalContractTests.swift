@@ -79,6 +79,21 @@ import Testing
         }
     }
 
+    @Test("simulate: slots past port 65535 are a usage error before anything is attached")
+    func simulateSlotsPastTheLastPort() throws {
+        let run = try Carte.run(
+            ["simulate", "--persona", "vitale2-martin", "--persona", "cps3-durand", "--vpcd", "65535"], timeout: 20)
+        #expect(run.status == 2, "\(run)")
+        #expect(run.stderr == "carte: 2 cards from port 65535 would need port 65536; vpcd's slots use PORT, PORT + 1, … up to 65535\n")
+    }
+
+    @Test("auth --crl-grace: a negative or non-finite value is a usage error", arguments: ["nan", "-1", "inf"])
+    func authCRLGraceMustBeSeconds(_ value: String) throws {
+        let run = try Carte.run(["auth", "--simulate", "cps3-durand", "--crl-grace=\(value)"], timeout: 20)
+        #expect(run.status == 2, "\(run)")
+        #expect(run.stderrLines.count == 1 && run.stderr.hasPrefix("carte: --crl-grace must be a number of seconds"), "\(run)")
+    }
+
     // MARK: readers without pcscd
 
     @Test(arguments: [["readers"], ["readers", "--json"], ["readers", "--watch"], ["readers", "--watch", "--json"]])
