@@ -1,5 +1,6 @@
 import Foundation
 import INS
+import ISO7816
 
 #if canImport(Glibc)
     import Glibc
@@ -51,14 +52,8 @@ public enum INSCBatchBenchmark {
     public static func generate(rows: Int, seed: UInt64 = 0x1A5C_0DE5) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(rows * 48)
-        var s = seed
-        func next() -> UInt64 {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SplitMix64(seed: seed)
+        func next() -> UInt64 { rng.next() }
         func pad(_ v: UInt64, _ n: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, n - s.count)) + s

@@ -1,6 +1,7 @@
 import CardSimulator
 import Dispatch
 import Foundation
+import ISO7816
 import Testing
 import VirtualPCD
 
@@ -162,7 +163,7 @@ struct PCSCDKilledTests {
         try client.insert(try PersonaCatalog.makeCard(persona: flow.persona))
         #expect(await Self.runUntilSuccess(flow, socket: socket), "the clean \(flow) through the private pcscd failed")
 
-        var rng = SplitMix(seed: flow == .vitaleRead ? 0x9C5C_D026 : 0xC95A_0127)
+        var rng = SplitMix64(seed: flow == .vitaleRead ? 0x9C5C_D026 : 0xC95A_0127)
         var cells = 0
         var outcomes: [String] = []
         for _ in 0..<3 {
@@ -186,17 +187,5 @@ struct PCSCDKilledTests {
             #expect(await Self.runUntilSuccess(flow, socket: socket), "k=\(k): no successful \(flow) after pcscd restarted")
         }
         print("fault matrix: pcscd killed during \(flow), \(cells) cells (\(outcomes.joined(separator: ", "))), all ended cleanly")
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

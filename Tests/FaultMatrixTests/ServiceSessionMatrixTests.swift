@@ -29,29 +29,8 @@ struct ServiceSessionMatrixTests {
     /// The care date of the Vitale reads (rights are checked at it).
     static let today = Date(timeIntervalSince1970: 1_768_435_200)  // 2026-01-15 00:00 UTC
 
-    enum Column: String, CaseIterable, CustomStringConvertible {
-        /// The card leaves the slot just before APDU k (the reader reports the removal).
-        case removedBefore
-        /// The card does not answer APDU k once.
-        case muteOnce
-        /// The card does not answer APDU k nor anything after it.
-        case muteFromK
-        /// The answer to APDU k loses everything after its first byte.
-        case truncated
-        /// The status word of the answer to APDU k becomes `6F 00`.
-        case statusWordDamaged
-        var description: String { rawValue }
-
-        func plan(k: Int, total: Int) -> FaultPlan {
-            switch self {
-            case .removedBefore: return FaultPlan([.cardRemovedBefore(apdu: k)])
-            case .muteOnce: return FaultPlan([.muteCard(apdu: k)])
-            case .muteFromK: return FaultPlan((k...(total + 8)).map { .muteCard(apdu: $0) })
-            case .truncated: return FaultPlan([.truncateResponse(apdu: k, keepBytes: 1)])
-            case .statusWordDamaged: return FaultPlan([.replaceStatusWord(apdu: k, sw: StatusWord(sw1: 0x6F, sw2: 0x00))])
-            }
-        }
-    }
+    /// The faults of the other flows' matrices (`FaultMatrixTests.Column`).
+    typealias Column = FaultMatrixTests.Column
 
     /// How a session ended, as the service published it.
     enum SessionEnd: Equatable, CustomStringConvertible {

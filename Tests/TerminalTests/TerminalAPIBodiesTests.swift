@@ -1,4 +1,5 @@
 import Foundation
+import ISO7816
 import Testing
 
 @testable import Terminal
@@ -76,18 +77,5 @@ struct TerminalAPIBodiesTests {
             _ = TerminalAPIBodies.simulatorAction(from: d)
         }
         #expect(accepted > 0)
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small deterministic generator for the mutation passes.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
